@@ -1,0 +1,36 @@
+/* core/error.h — status codes and the error detail that crosses modules.
+ *
+ * Actions return 0 on success or a negative TS_E* code. Detail for the user
+ * (a stable machine code such as "quota_full" and a Chinese message) travels
+ * in a struct ts_error out-parameter that the callee fills on failure.
+ */
+#ifndef TS_CORE_ERROR_H
+#define TS_CORE_ERROR_H
+
+enum ts_status {
+	TS_OK = 0,
+	TS_EINVAL = -1,    /* bad input: 422 / 400 */
+	TS_ENOTFOUND = -2, /* 404 */
+	TS_ECONFLICT = -3, /* 409 */
+	TS_EFORBIDDEN = -4,
+	TS_EAUTH = -5,
+	TS_ELIMIT = -6,    /* rate limited */
+	TS_ETOOBIG = -7,
+	TS_EIO = -8,       /* storage or system failure: 503 */
+	TS_EBUSY = -9,
+	TS_EINTERNAL = -10,
+};
+
+struct ts_error {
+	int status;        /* one of enum ts_status */
+	char code[32];     /* machine code, e.g. "quota_full" */
+	char message[256]; /* Chinese, for the user */
+};
+
+/* Fills err (when not NULL) and returns status, so callers can write
+ * `return ts_error_set(err, TS_ECONFLICT, "duplicate", "…");`. */
+int ts_error_set(struct ts_error *err, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void ts_error_clear(struct ts_error *err);
+
+#endif

@@ -1,0 +1,412 @@
+/* domain/spec.c — parsing and checking program specs (docs/program-spec.md). */
+#include "domain/spec.h"
+#include "core/mem.h"
+#include "core/time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	enum field_type type;
+} field_types[] = {
+	{"text", FT_TEXT},   {"textarea", FT_TEXTAREA},   {"select", FT_SELECT},
+	{"integer", FT_INTEGER}, {"date", FT_DATE},       {"email", FT_EMAIL},
+	{"phone", FT_PHONE}, {"id_number", FT_ID_NUMBER}, {"bank_account", FT_BANK_ACCOUNT},
+	{"org", FT_ORG},
+};
+
+static const struct {
+	const char *name;
+	enum rule_kind kind;
+	bool needs_field;
+} rule_kinds[] = {
+	{"date_in_program_year", RULE_DATE_IN_PROGRAM_YEAR, true},
+	{"field_in", RULE_FIELD_IN, true},
+	{"level_above", RULE_LEVEL_ABOVE, true},
+	{"one_per_year", RULE_ONE_PER_YEAR, false},
+	{"same_occupation", RULE_SAME_OCCUPATION, true},
+	{"once_per_level", RULE_ONCE_PER_LEVEL, false},
+};
+
+static bool only_keys(const json_t *obj, const char *const *allowed, const char *where,
+		      struct ts_error *err)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)obj, k, v)
+	{
+		bool ok = false;
+		for (const char *const *a = allowed; *a; a++)
+			if (strcmp(*a, k) == 0)
+				ok = true;
+		if (!ok) {
+			ts_error_set(err, TS_EINVAL, "invalid_spec", "%s：未知的键 \"%s\"", where, k);
+			return false;
+		}
+	}
+	return true;
+}
+
+static const char *req_str(const json_t *obj, const char *key, const char *where, struct ts_error *err)
+{
+	const json_t *v = json_object_get(obj, key);
+	if (!json_is_string(v) || json_string_length(v) == 0) {
+		ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.%s：必须是非空字符串", where, key);
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+static const char *opt_str(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static bool ident_ok(const char *s, const char *extra, size_t max)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr(extra, c)))
+			return false;
+	}
+	return true;
+}
+
+static int parse_category(const json_t *c, size_t i, struct category_def *out, struct ts_error *err)
+{
+	static const char *const keys[] = {"code", "name", "level", "amount_fen", "cap", "places", NULL};
+	char where[64];
+	snprintf(where, sizeof(where), "categories[%zu]", i);
+	if (!json_is_object(c))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s：必须是对象", where);
+	if (!only_keys(c, keys, where, err))
+		return TS_EINVAL;
+	out->code = req_str(c, "code", where, err);
+	out->name = req_str(c, "name", where, err);
+	if (!out->code || !out->name)
+		return TS_EINVAL;
+	if (!ident_ok(out->code, "-_", 40))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.code：只能用小写字母、数字、- 和 _", where);
+	out->level = opt_str(c, "level");
+	if (!out->level)
+		out->level = out->name;
+	const json_t *a = json_object_get(c, "amount_fen"), *cap = json_object_get(c, "cap"),
+		     *pl = json_object_get(c, "places");
+	if (!json_is_integer(a) || !json_is_integer(cap) || !json_is_integer(pl))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s：amount_fen、cap、places 必须是整数", where);
+	out->amount_fen = json_integer_value(a);
+	out->cap = json_integer_value(cap);
+	out->places = json_integer_value(pl);
+	if (out->amount_fen < 0 || out->cap <= 0 || out->places < out->cap || out->places > 10000000)
+		return ts_error_set(err, TS_EINVAL, "invalid_spec",
+				    "%s：须满足 amount_fen ≥ 0，0 < cap ≤ places ≤ 10000000", where);
+	return 0;
+}
+
+static int parse_field(const json_t *f, size_t i, struct field_def *out, struct ts_error *err)
+{
+	static const char *const keys[] = {"key", "label", "type", "required", "options", "aliases",
+					   "placeholder", "help", "min_len", "max_len", "min", "max",
+					   "pattern", NULL};
+	char where[64];
+	snprintf(where, sizeof(where), "form.fields[%zu]", i);
+	if (!json_is_object(f))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s：必须是对象", where);
+	if (!only_keys(f, keys, where, err))
+		return TS_EINVAL;
+	out->key = req_str(f, "key", where, err);
+	out->label = out->key ? req_str(f, "label", where, err) : NULL;
+	const char *type = out->label ? req_str(f, "type", where, err) : NULL;
+	if (!type)
+		return TS_EINVAL;
+	if (!ident_ok(out->key, "_", 40))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.key：只能用小写字母、数字和 _", where);
+	size_t t;
+	for (t = 0; t < sizeof(field_types) / sizeof(field_types[0]); t++)
+		if (strcmp(field_types[t].name, type) == 0)
+			break;
+	if (t == sizeof(field_types) / sizeof(field_types[0]))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.type：未知类型 \"%s\"", where, type);
+	out->type = field_types[t].type;
+	const json_t *req = json_object_get(f, "required");
+	if (req && !json_is_boolean(req))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.required：必须是布尔值", where);
+	out->required = req ? json_is_true(req) : true;
+	out->options = json_object_get(f, "options");
+	out->aliases = json_object_get(f, "aliases");
+	if (out->type == FT_SELECT) {
+		if (!json_is_array(out->options) || json_array_size(out->options) == 0)
+			return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.options：选择题必须有选项", where);
+		size_t j;
+		json_t *o;
+		json_array_foreach(out->options, j, o) if (!json_is_string(o)) return ts_error_set(
+			err, TS_EINVAL, "invalid_spec", "%s.options[%zu]：必须是字符串", where, j);
+		if (out->aliases) {
+			const char *k;
+			json_t *v;
+			if (!json_is_object(out->aliases))
+				return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.aliases：必须是对象", where);
+			json_object_foreach((json_t *)out->aliases, k, v)
+			{
+				bool found = false;
+				json_array_foreach(out->options, j, o) if (json_is_string(v) &&
+									   json_equal(o, v)) found = true;
+				if (!found)
+					return ts_error_set(err, TS_EINVAL, "invalid_spec",
+							    "%s.aliases.%s：必须指向一个选项", where, k);
+			}
+		}
+	} else if (out->options || out->aliases) {
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s：只有 select 类型可以有 options/aliases", where);
+	}
+	const json_t *v;
+	out->min_len = (v = json_object_get(f, "min_len")) && json_is_integer(v) ? json_integer_value(v) : 0;
+	out->max_len = (v = json_object_get(f, "max_len")) && json_is_integer(v) ? json_integer_value(v)
+								       : (out->type == FT_TEXTAREA ? 500 : 100);
+	if (out->min_len < 0 || out->max_len < out->min_len || out->max_len > 5000)
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s：min_len/max_len 不合理", where);
+	out->date_min = out->date_max = NULL;
+	out->has_min = out->has_max = false;
+	const json_t *mn = json_object_get(f, "min"), *mx = json_object_get(f, "max");
+	if (out->type == FT_DATE) {
+		int y, m, d;
+		if (mn && (!json_is_string(mn) || !ts_date_parse(json_string_value(mn), &y, &m, &d)))
+			return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.min：必须是 YYYY-MM-DD", where);
+		if (mx && (!json_is_string(mx) || !ts_date_parse(json_string_value(mx), &y, &m, &d)))
+			return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.max：必须是 YYYY-MM-DD", where);
+		out->date_min = mn ? json_string_value(mn) : NULL;
+		out->date_max = mx ? json_string_value(mx) : NULL;
+	} else {
+		if ((mn && !json_is_integer(mn)) || (mx && !json_is_integer(mx)))
+			return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s：min/max 必须是整数", where);
+		out->has_min = mn != NULL;
+		out->has_max = mx != NULL;
+		out->min = mn ? json_integer_value(mn) : 0;
+		out->max = mx ? json_integer_value(mx) : 0;
+	}
+	return 0;
+}
+
+static int parse_rule(const struct program_spec *spec, const json_t *r, size_t i, struct rule_def *out,
+		      struct ts_error *err)
+{
+	static const char *const keys[] = {"kind", "field", "values", "order", "message", NULL};
+	char where[64];
+	snprintf(where, sizeof(where), "rules[%zu]", i);
+	if (!json_is_object(r))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s：必须是对象", where);
+	if (!only_keys(r, keys, where, err))
+		return TS_EINVAL;
+	const char *kind = req_str(r, "kind", where, err);
+	if (!kind)
+		return TS_EINVAL;
+	size_t k;
+	for (k = 0; k < sizeof(rule_kinds) / sizeof(rule_kinds[0]); k++)
+		if (strcmp(rule_kinds[k].name, kind) == 0)
+			break;
+	if (k == sizeof(rule_kinds) / sizeof(rule_kinds[0]))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.kind：未知规则 \"%s\"", where, kind);
+	out->kind = rule_kinds[k].kind;
+	out->field = opt_str(r, "field");
+	out->message = opt_str(r, "message");
+	out->values = json_object_get(r, "values");
+	out->order = json_object_get(r, "order");
+	if (rule_kinds[k].needs_field && (!out->field || !spec_field(spec, out->field)))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.field：必须指向表单中的字段", where);
+	if (out->kind == RULE_FIELD_IN && !json_is_array(out->values))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.values：必须是数组", where);
+	if (out->kind == RULE_LEVEL_ABOVE) {
+		if (!json_is_array(out->order) || json_array_size(out->order) < 2)
+			return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.order：必须是等级数组", where);
+		for (size_t c = 0; c < spec->ncats; c++)
+			if (spec_order_index(out->order, spec->cats[c].level) < 0)
+				return ts_error_set(err, TS_EINVAL, "invalid_spec",
+						    "%s.order：缺少类别等级 \"%s\"", where, spec->cats[c].level);
+	}
+	return 0;
+}
+
+static int parse_print(const json_t *p, struct ts_error *err)
+{
+	static const char *const keys[] = {"title", "columns", "rows", "footer", NULL};
+	if (!json_is_object(p) || !only_keys(p, keys, "print", err))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "print：必须是对象");
+	const json_t *cols = json_object_get(p, "columns"), *rows = json_object_get(p, "rows");
+	if (!json_is_integer(cols) || json_integer_value(cols) < 1 || json_integer_value(cols) > 24 ||
+	    !json_is_array(rows))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "print：需要 columns（1–24）和 rows");
+	size_t i;
+	json_t *row;
+	json_array_foreach(rows, i, row)
+	{
+		const json_t *cells = json_object_get(row, "cells");
+		if (!json_is_array(cells))
+			return ts_error_set(err, TS_EINVAL, "invalid_spec", "print.rows[%zu].cells：必须是数组", i);
+		json_int_t sum = 0;
+		size_t j;
+		json_t *cell;
+		json_array_foreach(cells, j, cell)
+		{
+			const json_t *span = json_object_get(cell, "span");
+			sum += json_is_integer(span) ? json_integer_value(span) : 1;
+		}
+		if (sum != json_integer_value(cols))
+			return ts_error_set(err, TS_EINVAL, "invalid_spec",
+					    "print.rows[%zu]：各格 span 之和 %lld 不等于 columns", i, (long long)sum);
+	}
+	return 0;
+}
+
+static int parse_time(const json_t *root, const char *key, int64_t *out, struct ts_error *err)
+{
+	const char *s = req_str(root, key, "spec", err);
+	if (!s)
+		return TS_EINVAL;
+	if (ts_time_parse(s, ts_now_us(), out) != 0)
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "spec.%s：时间格式应为 ISO-8601（带时区）", key);
+	return 0;
+}
+
+int spec_parse(json_t *root, struct program_spec **out, struct ts_error *err)
+{
+	static const char *const keys[] = {"id", "title", "issuer", "department", "series", "year",
+					   "group", "opens_at", "closes_at", "paper_deadline", "notice",
+					   "categories", "form", "rules", "print", NULL};
+	if (!json_is_object(root))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "项目定义必须是 JSON 对象");
+	if (!only_keys(root, keys, "spec", err))
+		return TS_EINVAL;
+	struct program_spec *s = ts_calloc(1, sizeof(*s));
+	int rc = TS_EINVAL;
+	s->root = json_incref(root);
+	s->id = req_str(root, "id", "spec", err);
+	s->title = s->id ? req_str(root, "title", "spec", err) : NULL;
+	s->series = s->title ? req_str(root, "series", "spec", err) : NULL;
+	s->group = s->series ? req_str(root, "group", "spec", err) : NULL;
+	if (!s->group)
+		goto out_fail;
+	if (!ident_ok(s->id, "-", 40) || !ident_ok(s->group, "-", 40))
+		goto out_bad_id;
+	s->department = opt_str(root, "department");
+	s->paper_deadline = opt_str(root, "paper_deadline");
+	const json_t *year = json_object_get(root, "year");
+	if (!json_is_integer(year) || json_integer_value(year) < 2000 || json_integer_value(year) > 2100) {
+		ts_error_set(err, TS_EINVAL, "invalid_spec", "spec.year：必须是年份整数");
+		goto out_fail;
+	}
+	s->year = (int)json_integer_value(year);
+	if (parse_time(root, "opens_at", &s->opens_at, err) || parse_time(root, "closes_at", &s->closes_at, err))
+		goto out_fail;
+	if (s->closes_at <= s->opens_at) {
+		ts_error_set(err, TS_EINVAL, "invalid_spec", "spec：closes_at 必须晚于 opens_at");
+		goto out_fail;
+	}
+	const json_t *cats = json_object_get(root, "categories");
+	if (!json_is_array(cats) || json_array_size(cats) == 0 || json_array_size(cats) > 64) {
+		ts_error_set(err, TS_EINVAL, "invalid_spec", "spec.categories：须有 1–64 个类别");
+		goto out_fail;
+	}
+	s->ncats = json_array_size(cats);
+	s->cats = ts_calloc(s->ncats, sizeof(*s->cats));
+	for (size_t i = 0; i < s->ncats; i++) {
+		if (parse_category(json_array_get(cats, i), i, &s->cats[i], err))
+			goto out_fail;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(s->cats[i].code, s->cats[j].code) == 0) {
+				ts_error_set(err, TS_EINVAL, "invalid_spec", "categories：类别代码 %s 重复", s->cats[i].code);
+				goto out_fail;
+			}
+	}
+	const json_t *form = json_object_get(root, "form");
+	const json_t *fields = json_object_get(form, "fields");
+	if (!json_is_array(fields) || json_array_size(fields) == 0 || json_array_size(fields) > 200) {
+		ts_error_set(err, TS_EINVAL, "invalid_spec", "spec.form.fields：须有 1–200 个字段");
+		goto out_fail;
+	}
+	s->nfields = json_array_size(fields);
+	s->fields = ts_calloc(s->nfields, sizeof(*s->fields));
+	for (size_t i = 0; i < s->nfields; i++) {
+		if (parse_field(json_array_get(fields, i), i, &s->fields[i], err))
+			goto out_fail;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(s->fields[i].key, s->fields[j].key) == 0) {
+				ts_error_set(err, TS_EINVAL, "invalid_spec", "form.fields：字段 %s 重复", s->fields[i].key);
+				goto out_fail;
+			}
+	}
+	const json_t *rules = json_object_get(root, "rules");
+	if (rules && !json_is_array(rules)) {
+		ts_error_set(err, TS_EINVAL, "invalid_spec", "spec.rules：必须是数组");
+		goto out_fail;
+	}
+	s->nrules = rules ? json_array_size(rules) : 0;
+	s->rules = ts_calloc(s->nrules ? s->nrules : 1, sizeof(*s->rules));
+	for (size_t i = 0; i < s->nrules; i++)
+		if (parse_rule(s, json_array_get(rules, i), i, &s->rules[i], err))
+			goto out_fail;
+	s->print = json_object_get(root, "print");
+	if (s->print && parse_print(s->print, err))
+		goto out_fail;
+	*out = s;
+	return 0;
+
+out_bad_id:
+	ts_error_set(err, TS_EINVAL, "invalid_spec", "spec.id / spec.group：只能用小写字母、数字和 -（最长40）");
+out_fail:
+	spec_free(s);
+	return rc;
+}
+
+void spec_free(struct program_spec *spec)
+{
+	if (!spec)
+		return;
+	free(spec->cats);
+	free(spec->fields);
+	free(spec->rules);
+	json_decref(spec->root);
+	free(spec);
+}
+
+const struct category_def *spec_category(const struct program_spec *spec, const char *code)
+{
+	for (size_t i = 0; i < spec->ncats; i++)
+		if (strcmp(spec->cats[i].code, code) == 0)
+			return &spec->cats[i];
+	return NULL;
+}
+
+const struct field_def *spec_field(const struct program_spec *spec, const char *key)
+{
+	for (size_t i = 0; i < spec->nfields; i++)
+		if (spec->fields[i].key && strcmp(spec->fields[i].key, key) == 0)
+			return &spec->fields[i];
+	return NULL;
+}
+
+bool spec_field_sensitive(const struct field_def *f)
+{
+	return f->type == FT_ID_NUMBER || f->type == FT_BANK_ACCOUNT || f->type == FT_PHONE;
+}
+
+int spec_order_index(const json_t *order, const char *value)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach((json_t *)order, i, v) if (json_is_string(v) && strcmp(json_string_value(v), value) == 0) return (int)i;
+	return -1;
+}
+
+const json_t *spec_level_order(const struct program_spec *spec)
+{
+	for (size_t i = 0; i < spec->nrules; i++)
+		if (spec->rules[i].kind == RULE_LEVEL_ABOVE)
+			return spec->rules[i].order;
+	return NULL;
+}

@@ -1,0 +1,271 @@
+/* domain/validate.c — field-by-field validation of application forms. */
+#include "domain/validate.h"
+#include "core/mem.h"
+#include "core/time.h"
+#include "domain/idnum.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t utf8_length(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+static void add_error(json_t *errors, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void add_error(json_t *errors, const char *name, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_array_append_new(errors, json_pack("{s:s,s:s}", "name", name, "message", msg));
+}
+
+/* Trims ASCII whitespace and the ideographic space U+3000 at both ends. */
+static char *trim_dup(const char *s)
+{
+	size_t n = strlen(s);
+	size_t a = 0, b = n;
+	for (;;) {
+		if (a < b && isspace((unsigned char)s[a]))
+			a++;
+		else if (b - a >= 3 && memcmp(s + a, "\xE3\x80\x80", 3) == 0)
+			a += 3;
+		else
+			break;
+	}
+	for (;;) {
+		if (b > a && isspace((unsigned char)s[b - 1]))
+			b--;
+		else if (b - a >= 3 && memcmp(s + b - 3, "\xE3\x80\x80", 3) == 0)
+			b -= 3;
+		else
+			break;
+	}
+	return ts_strndup(s + a, b - a);
+}
+
+static bool has_control(const char *s, bool allow_newline)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 && !(allow_newline && (c == '\n' || c == '\r' || c == '\t')))
+			return true;
+		if (c == 0x7f)
+			return true;
+	}
+	return false;
+}
+
+static bool email_ok(const char *s)
+{
+	size_t n = strlen(s);
+	const char *at = strchr(s, '@');
+	if (n < 5 || n > 254 || !at || at == s || strchr(at + 1, '@'))
+		return false;
+	const char *dom = at + 1;
+	const char *dot = strrchr(dom, '.');
+	if (!dot || dot == dom || dot[1] == '\0' || strlen(dot + 1) < 2)
+		return false;
+	if (strstr(dom, ".."))
+		return false;
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= 0x20 || c >= 0x7f || strchr("()<>,;:\\\"[]", c))
+			return false;
+	}
+	return true;
+}
+
+static bool all_digits(const char *s, size_t min, size_t max)
+{
+	size_t n = strlen(s);
+	if (n < min || n > max)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+static json_t *check_select(const struct field_def *f, const char *v, json_t *errors)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(f->options, i, o) if (strcmp(json_string_value(o), v) == 0) return json_string(v);
+	const json_t *alias = f->aliases ? json_object_get(f->aliases, v) : NULL;
+	if (json_is_string(alias))
+		return json_string(json_string_value(alias));
+	add_error(errors, f->key, "%s：\"%s\" 不是可选的选项", f->label, v);
+	return NULL;
+}
+
+static json_t *check_integer(const struct field_def *f, const json_t *raw, json_t *errors)
+{
+	json_int_t v;
+	if (json_is_integer(raw)) {
+		v = json_integer_value(raw);
+	} else if (json_is_string(raw) && all_digits(json_string_value(raw), 1, 9)) {
+		v = strtoll(json_string_value(raw), NULL, 10);
+	} else {
+		add_error(errors, f->key, "%s：请输入整数", f->label);
+		return NULL;
+	}
+	if ((f->has_min && v < f->min) || (f->has_max && v > f->max)) {
+		add_error(errors, f->key, "%s：应在 %lld 到 %lld 之间", f->label, (long long)f->min,
+			  (long long)f->max);
+		return NULL;
+	}
+	return json_integer(v);
+}
+
+static json_t *check_date(const struct field_def *f, const char *v, json_t *errors)
+{
+	int y, m, d;
+	if (!ts_date_parse(v, &y, &m, &d)) {
+		add_error(errors, f->key, "%s：请输入有效日期（格式 YYYY-MM-DD）", f->label);
+		return NULL;
+	}
+	if ((f->date_min && strcmp(v, f->date_min) < 0) || (f->date_max && strcmp(v, f->date_max) > 0)) {
+		add_error(errors, f->key, "%s：日期超出允许范围", f->label);
+		return NULL;
+	}
+	return json_string(v);
+}
+
+static json_t *check_string_field(const struct field_def *f, const char *v, int ty, int tm, int td,
+				  org_exists_fn org_exists, void *org_ctx, json_t *errors)
+{
+	switch (f->type) {
+	case FT_SELECT:
+		return check_select(f, v, errors);
+	case FT_DATE:
+		return check_date(f, v, errors);
+	case FT_EMAIL:
+		if (!email_ok(v))
+			break;
+		return json_string(v);
+	case FT_PHONE:
+		if (!phone_valid(v))
+			break;
+		return json_string(v);
+	case FT_ID_NUMBER: {
+		char norm[19];
+		enum idnum_result r = idnum_check(v, ty, tm, td, norm);
+		if (r != IDNUM_OK) {
+			add_error(errors, f->key, "%s", idnum_result_message(r));
+			return NULL;
+		}
+		return json_string(norm);
+	}
+	case FT_BANK_ACCOUNT:
+		if (!all_digits(v, 12, 30)) {
+			add_error(errors, f->key, "%s：应为12–30位数字", f->label);
+			return NULL;
+		}
+		return json_string(v);
+	case FT_ORG:
+		if (!org_exists || !org_exists(org_ctx, v)) {
+			add_error(errors, f->key, "%s：找不到该工会组织", f->label);
+			return NULL;
+		}
+		return json_string(v);
+	case FT_TEXT:
+	case FT_TEXTAREA: {
+		size_t n = utf8_length(v);
+		if (has_control(v, f->type == FT_TEXTAREA)) {
+			add_error(errors, f->key, "%s：含有不允许的控制字符", f->label);
+			return NULL;
+		}
+		if ((int64_t)n < f->min_len || (int64_t)n > f->max_len) {
+			add_error(errors, f->key, "%s：长度应为 %lld–%lld 个字", f->label, (long long)f->min_len,
+				  (long long)f->max_len);
+			return NULL;
+		}
+		return json_string(v);
+	}
+	case FT_INTEGER:
+		break;
+	}
+	add_error(errors, f->key, "%s：格式不正确", f->label);
+	return NULL;
+}
+
+static json_t *check_field(const struct field_def *f, const json_t *raw, int ty, int tm, int td,
+			   org_exists_fn org_exists, void *org_ctx, json_t *errors)
+{
+	if (f->type == FT_INTEGER)
+		return check_integer(f, raw, errors);
+	if (!json_is_string(raw)) {
+		add_error(errors, f->key, "%s：应为文本", f->label);
+		return NULL;
+	}
+	char *v = trim_dup(json_string_value(raw));
+	json_t *out = NULL;
+	if (f->type != FT_TEXT && f->type != FT_TEXTAREA && strlen(v) > 300)
+		add_error(errors, f->key, "%s：内容过长", f->label);
+	else
+		out = check_string_field(f, v, ty, tm, td, org_exists, org_ctx, errors);
+	free(v);
+	return out;
+}
+
+static bool is_blank(const json_t *v)
+{
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_string(v))
+		return false;
+	for (const char *s = json_string_value(v); *s; s++)
+		if (!isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
+int form_validate(const struct program_spec *spec, const json_t *fields, int ty, int tm, int td,
+		  org_exists_fn org_exists, void *org_ctx, json_t **normalized, json_t *errors)
+{
+	*normalized = NULL;
+	if (!json_is_object(fields)) {
+		add_error(errors, "fields", "fields 必须是对象");
+		return TS_EINVAL;
+	}
+	size_t before = json_array_size(errors);
+	const char *key;
+	json_t *val;
+	json_object_foreach((json_t *)fields, key, val)
+	{
+		if (!spec_field(spec, key))
+			add_error(errors, key, "未知字段 \"%s\"", key);
+	}
+	json_t *out = json_object();
+	for (size_t i = 0; i < spec->nfields; i++) {
+		const struct field_def *f = &spec->fields[i];
+		const json_t *raw = json_object_get(fields, f->key);
+		if (is_blank(raw)) {
+			if (f->required)
+				add_error(errors, f->key, "请填写%s", f->label);
+			continue;
+		}
+		json_t *v = check_field(f, raw, ty, tm, td, org_exists, org_ctx, errors);
+		if (v)
+			json_object_set_new(out, f->key, v);
+	}
+	if (json_array_size(errors) > before) {
+		json_decref(out);
+		return TS_EINVAL;
+	}
+	*normalized = out;
+	return 0;
+}

@@ -1,0 +1,49 @@
+/* store/sqlite/schema.h — versioned migrations of the SQLite schema.
+ * Each entry moves PRAGMA user_version from its index to index + 1; entries
+ * are only ever appended, never edited once released. */
+#ifndef TS_STORE_SQLITE_SCHEMA_H
+#define TS_STORE_SQLITE_SCHEMA_H
+
+static const char *const sqlite_migrations[] = {
+	/* 1: the foundation */
+	"CREATE TABLE orgs(code TEXT PRIMARY KEY, name TEXT NOT NULL, level TEXT NOT NULL,"
+	"  parent TEXT, seq INTEGER NOT NULL);"
+	"CREATE TABLE programs(id TEXT PRIMARY KEY, spec TEXT NOT NULL, opens_at INTEGER NOT NULL,"
+	"  closes_at INTEGER NOT NULL, version INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"CREATE TABLE quota_counters(program TEXT NOT NULL, category TEXT NOT NULL,"
+	"  taken INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(program, category));"
+	"CREATE TABLE applicants(id INTEGER PRIMARY KEY, phone_bidx TEXT NOT NULL UNIQUE,"
+	"  phone_enc BLOB NOT NULL, created_at INTEGER NOT NULL);"
+	"CREATE TABLE sms_codes(id INTEGER PRIMARY KEY, phone_bidx TEXT NOT NULL, purpose TEXT NOT NULL,"
+	"  code_hash TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+	"  tries INTEGER NOT NULL DEFAULT 0, used INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX sms_codes_phone ON sms_codes(phone_bidx, purpose, created_at);"
+	"CREATE TABLE sessions(token_hash TEXT PRIMARY KEY, kind TEXT NOT NULL, subject INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL, expires_at INTEGER NOT NULL);"
+	"CREATE TABLE applications(id INTEGER PRIMARY KEY, program TEXT NOT NULL, category TEXT NOT NULL,"
+	"  rank INTEGER NOT NULL, grp TEXT NOT NULL, series TEXT NOT NULL, year INTEGER NOT NULL,"
+	"  level TEXT NOT NULL, applicant INTEGER NOT NULL REFERENCES applicants(id),"
+	"  phone_bidx TEXT NOT NULL, id_bidx TEXT NOT NULL, union_code TEXT NOT NULL,"
+	"  status TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1, fields TEXT NOT NULL,"
+	"  secret BLOB NOT NULL, receipt TEXT NOT NULL, submitted_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL, UNIQUE(program, category, rank));"
+	"CREATE UNIQUE INDEX applications_grp_phone ON applications(grp, phone_bidx) WHERE active = 1;"
+	"CREATE UNIQUE INDEX applications_grp_id ON applications(grp, id_bidx) WHERE active = 1;"
+	"CREATE INDEX applications_applicant ON applications(applicant);"
+	"CREATE INDEX applications_person ON applications(id_bidx, series);"
+	"CREATE INDEX applications_union ON applications(program, union_code);"
+	"CREATE TABLE application_events(id INTEGER PRIMARY KEY, application INTEGER NOT NULL,"
+	"  at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, status TEXT NOT NULL,"
+	"  reason TEXT, detail TEXT);"
+	"CREATE INDEX application_events_app ON application_events(application, id);"
+	"CREATE TABLE ledger(seq INTEGER PRIMARY KEY, program TEXT NOT NULL, category TEXT NOT NULL,"
+	"  rank INTEGER NOT NULL, at INTEGER NOT NULL, applicant TEXT NOT NULL, prev TEXT NOT NULL,"
+	"  hash TEXT NOT NULL);"
+	"CREATE TABLE staff(id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, pw_hash TEXT NOT NULL,"
+	"  org TEXT NOT NULL, role TEXT NOT NULL, totp_secret BLOB, failed INTEGER NOT NULL DEFAULT 0,"
+	"  locked_until INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);"
+	"CREATE TABLE drafts(applicant INTEGER NOT NULL, program TEXT NOT NULL, body TEXT NOT NULL,"
+	"  updated_at INTEGER NOT NULL, PRIMARY KEY(applicant, program));",
+};
+
+#endif

@@ -1,0 +1,1313 @@
+/* store/sqlite/sqlite.c — the SQLite backend of store.h.
+ *
+ * WAL mode with synchronous=FULL: a commit is durable when it returns. A pool
+ * of connections serves request threads; the writer thread has its own. Reads
+ * run in autocommit; writes in BEGIN IMMEDIATE … COMMIT.
+ */
+#include "core/mem.h"
+#include "core/time.h"
+#include "domain/ledger.h"
+#include "domain/rules.h"
+#include "store/sqlite/schema.h"
+#include "store/store_impl.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POOL_MAX 64
+
+struct store_sqlite {
+	struct store base;
+	char *path;
+	pthread_mutex_t mu;
+	sqlite3 *free_conns[POOL_MAX];
+	int nfree;
+	sqlite3 *writer_db;
+	int version;
+};
+
+static struct store_sqlite *SQ(struct store *s)
+{
+	return (struct store_sqlite *)s;
+}
+
+/* ---- errors ---- */
+
+static int sq_fail(sqlite3 *db, int rc, struct ts_error *err)
+{
+	int prim = rc & 0xff;
+	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+	if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
+		return ts_error_set(err, TS_EBUSY, "busy", "系统繁忙，请稍后重试（%s）", msg);
+	if (prim == SQLITE_FULL || prim == SQLITE_IOERR || prim == SQLITE_CANTOPEN ||
+	    prim == SQLITE_READONLY || prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB ||
+	    prim == SQLITE_PERM)
+		return ts_error_set(err, TS_EIO, "unavailable", "数据存储暂不可用，请稍后重试（%s）", msg);
+	return ts_error_set(err, TS_EINTERNAL, "internal", "数据库错误：%s", msg);
+}
+
+/* ---- connections ---- */
+
+static int conn_open(const char *path, sqlite3 **out, struct ts_error *err)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	if (rc != SQLITE_OK) {
+		int r = sq_fail(db, rc, err);
+		sqlite3_close(db);
+		return r;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	sqlite3_extended_result_codes(db, 1);
+	const char *pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+			      "PRAGMA temp_store=MEMORY;";
+	rc = sqlite3_exec(db, pragmas, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		int r = sq_fail(db, rc, err);
+		sqlite3_close(db);
+		return r;
+	}
+	*out = db;
+	return 0;
+}
+
+static int acquire(struct store_sqlite *q, sqlite3 **out, struct ts_error *err)
+{
+	pthread_mutex_lock(&q->mu);
+	if (q->nfree > 0) {
+		*out = q->free_conns[--q->nfree];
+		pthread_mutex_unlock(&q->mu);
+		return 0;
+	}
+	pthread_mutex_unlock(&q->mu);
+	return conn_open(q->path, out, err);
+}
+
+static void release(struct store_sqlite *q, sqlite3 *db)
+{
+	if (!db)
+		return;
+	pthread_mutex_lock(&q->mu);
+	if (q->nfree < POOL_MAX) {
+		q->free_conns[q->nfree++] = db;
+		db = NULL;
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (db)
+		sqlite3_close(db);
+}
+
+/* ---- statements ---- */
+
+/* Binds by a format: t text (const char*, NULL binds NULL), i int64, b blob
+ * (const void*, size_t). */
+static int vbind(sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+	int rc = SQLITE_OK;
+	for (int i = 1; *fmt && rc == SQLITE_OK; fmt++, i++) {
+		switch (*fmt) {
+		case 't': {
+			const char *v = va_arg(ap, const char *);
+			rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+			break;
+		}
+		case 'i':
+			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+			break;
+		case 'b': {
+			const void *p = va_arg(ap, const void *);
+			size_t n = va_arg(ap, size_t);
+			rc = sqlite3_bind_blob64(st, i, p ? p : "", n, SQLITE_TRANSIENT);
+			break;
+		}
+		default:
+			return SQLITE_MISUSE;
+		}
+	}
+	return rc;
+}
+
+static int prep(sqlite3 *db, sqlite3_stmt **st, struct ts_error *err, const char *sql, const char *fmt, ...)
+{
+	int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(db, rc, err);
+	va_list ap;
+	va_start(ap, fmt);
+	rc = vbind(*st, fmt, ap);
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+		return sq_fail(db, rc, err);
+	}
+	return 0;
+}
+
+/* Runs a statement that returns no rows. */
+static int exec_p(sqlite3 *db, struct ts_error *err, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(db, rc, err);
+	va_list ap;
+	va_start(ap, fmt);
+	rc = vbind(st, fmt, ap);
+	va_end(ap);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return sq_fail(db, rc, err);
+	return 0;
+}
+
+static int begin(sqlite3 *db, struct ts_error *err)
+{
+	int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : sq_fail(db, rc, err);
+}
+
+static int commit(sqlite3 *db, struct ts_error *err)
+{
+	int rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		return 0;
+	int r = sq_fail(db, rc, err);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+static void rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? (const char *)t : "";
+}
+
+/* ---- open, migrate, close ---- */
+
+static int migrate(struct store_sqlite *q, sqlite3 *db, struct ts_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prep(db, &st, err, "PRAGMA user_version", "");
+	if (rc)
+		return rc;
+	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	int target = (int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]));
+	if (version > target)
+		return ts_error_set(err, TS_EINVAL, "schema_newer",
+				    "数据库结构版本 %d 比本程序支持的 %d 新，请升级 tisheng", version, target);
+	while (version < target) {
+		if ((rc = begin(db, err)))
+			return rc;
+		int r = sqlite3_exec(db, sqlite_migrations[version], NULL, NULL, NULL);
+		char pragma[64];
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", version + 1);
+		if (r == SQLITE_OK)
+			r = sqlite3_exec(db, pragma, NULL, NULL, NULL);
+		if (r != SQLITE_OK) {
+			rc = sq_fail(db, r, err);
+			rollback(db);
+			return rc;
+		}
+		if ((rc = commit(db, err)))
+			return rc;
+		version++;
+	}
+	q->version = version;
+	return 0;
+}
+
+static void sq_close(struct store *s)
+{
+	struct store_sqlite *q = SQ(s);
+	for (int i = 0; i < q->nfree; i++)
+		sqlite3_close(q->free_conns[i]);
+	if (q->writer_db)
+		sqlite3_close(q->writer_db);
+	pthread_mutex_destroy(&q->mu);
+	free(q->path);
+	free(q);
+}
+
+static int sq_schema_version(struct store *s)
+{
+	return SQ(s)->version;
+}
+
+/* ---- orgs ---- */
+
+static int sq_org_put(struct store *s, const struct store_org *o, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	rc = exec_p(db, err,
+		    "INSERT INTO orgs(code,name,level,parent,seq) VALUES(?,?,?,?,"
+		    " (SELECT coalesce(max(seq),0)+1 FROM orgs))"
+		    " ON CONFLICT(code) DO UPDATE SET name=excluded.name, level=excluded.level,"
+		    " parent=excluded.parent",
+		    "tttt", o->code, o->name, o->level, o->parent);
+	release(q, db);
+	return rc;
+}
+
+static int sq_orgs_list(struct store *s, json_t **out, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	if ((rc = prep(db, &st, err, "SELECT code,name,level,parent FROM orgs ORDER BY seq", ""))) {
+		release(q, db);
+		return rc;
+	}
+	json_t *arr = json_array();
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *o = json_pack("{s:s,s:s,s:s}", "code", col_text(st, 0), "name", col_text(st, 1), "level",
+				      col_text(st, 2));
+		json_object_set_new(o, "parent", sqlite3_column_type(st, 3) == SQLITE_NULL
+							 ? json_null()
+							 : json_string(col_text(st, 3)));
+		json_array_append_new(arr, o);
+	}
+	if (r != SQLITE_DONE) {
+		rc = sq_fail(db, r, err);
+		json_decref(arr);
+	} else {
+		*out = json_pack("{s:o}", "orgs", arr);
+	}
+	sqlite3_finalize(st);
+	release(q, db);
+	return rc;
+}
+
+/* ---- programs ---- */
+
+static int sq_program_put(struct store *s, const char *id, const char *spec_json, int64_t opens_at,
+			  int64_t closes_at, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	json_t *spec = json_loads(spec_json, 0, NULL);
+	json_t *cats = json_object_get(spec, "categories");
+	if ((rc = begin(db, err)))
+		goto out;
+	rc = exec_p(db, err,
+		    "INSERT INTO programs(id,spec,opens_at,closes_at,version,updated_at)"
+		    " VALUES(?,?,?,?,(SELECT coalesce(max(version),0)+1 FROM programs),?)"
+		    " ON CONFLICT(id) DO UPDATE SET spec=excluded.spec, opens_at=excluded.opens_at,"
+		    " closes_at=excluded.closes_at, version=excluded.version, updated_at=excluded.updated_at",
+		    "ttiii", id, spec_json, opens_at, closes_at, ts_now_us());
+	size_t i;
+	json_t *c;
+	json_array_foreach(cats, i, c)
+	{
+		if (rc)
+			break;
+		rc = exec_p(db, err, "INSERT OR IGNORE INTO quota_counters(program,category,taken) VALUES(?,?,0)",
+			    "tt", id, json_string_value(json_object_get(c, "code")));
+	}
+	if (rc)
+		rollback(db);
+	else
+		rc = commit(db, err);
+out:
+	json_decref(spec);
+	release(q, db);
+	return rc;
+}
+
+static int sq_programs_list(struct store *s, json_t **out, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	if ((rc = prep(db, &st, err, "SELECT id,spec,version FROM programs ORDER BY id", ""))) {
+		release(q, db);
+		return rc;
+	}
+	json_t *arr = json_array();
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *spec = json_loads(col_text(st, 1), 0, NULL);
+		if (!spec)
+			continue;
+		json_array_append_new(arr, json_pack("{s:s,s:o,s:I}", "id", col_text(st, 0), "spec", spec,
+						     "version", (json_int_t)sqlite3_column_int64(st, 2)));
+	}
+	if (r != SQLITE_DONE) {
+		rc = sq_fail(db, r, err);
+		json_decref(arr);
+	} else {
+		*out = arr;
+	}
+	sqlite3_finalize(st);
+	release(q, db);
+	return rc;
+}
+
+static int scalar_i64(struct store_sqlite *q, const char *sql, int64_t *out, struct ts_error *err)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	if (!(rc = prep(db, &st, err, sql, ""))) {
+		int r = sqlite3_step(st);
+		if (r == SQLITE_ROW)
+			*out = sqlite3_column_int64(st, 0);
+		else
+			rc = sq_fail(db, r, err);
+		sqlite3_finalize(st);
+	}
+	release(q, db);
+	return rc;
+}
+
+static int sq_programs_version(struct store *s, int64_t *out, struct ts_error *err)
+{
+	return scalar_i64(SQ(s), "SELECT coalesce(max(version),0) FROM programs", out, err);
+}
+
+static int taken_map(sqlite3 *db, json_t **out, struct ts_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prep(db, &st, err, "SELECT program, category, taken FROM quota_counters", "");
+	if (rc)
+		return rc;
+	json_t *m = json_object();
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		char key[200];
+		snprintf(key, sizeof(key), "%s/%s", col_text(st, 0), col_text(st, 1));
+		json_object_set_new(m, key, json_integer(sqlite3_column_int64(st, 2)));
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		json_decref(m);
+		return sq_fail(db, r, err);
+	}
+	*out = m;
+	return 0;
+}
+
+static int sq_quota_taken(struct store *s, json_t **out, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	rc = taken_map(db, out, err);
+	release(q, db);
+	return rc;
+}
+
+/* ---- applicants ---- */
+
+static int sq_applicant_ensure(struct store *s, const char *phone_bidx, const void *sealed, size_t len,
+			       int64_t now, int64_t *id_out, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	rc = exec_p(db, err,
+		    "INSERT INTO applicants(phone_bidx,phone_enc,created_at) VALUES(?,?,?)"
+		    " ON CONFLICT(phone_bidx) DO NOTHING",
+		    "tbi", phone_bidx, sealed, len, now);
+	if (!rc && !(rc = prep(db, &st, err, "SELECT id FROM applicants WHERE phone_bidx=?", "t", phone_bidx))) {
+		int r = sqlite3_step(st);
+		if (r == SQLITE_ROW)
+			*id_out = sqlite3_column_int64(st, 0);
+		else
+			rc = sq_fail(db, r, err);
+		sqlite3_finalize(st);
+	}
+	release(q, db);
+	return rc;
+}
+
+static int sq_applicant_phone(struct store *s, int64_t applicant, struct ts_buf *out, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	if (!(rc = prep(db, &st, err, "SELECT phone_enc FROM applicants WHERE id=?", "i", applicant))) {
+		int r = sqlite3_step(st);
+		if (r == SQLITE_ROW) {
+			if (ts_buf_append(out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)))
+				rc = ts_error_set(err, TS_ETOOBIG, "internal", "数据过大");
+		} else if (r == SQLITE_DONE) {
+			rc = ts_error_set(err, TS_ENOTFOUND, "not_found", "申报人不存在");
+		} else {
+			rc = sq_fail(db, r, err);
+		}
+		sqlite3_finalize(st);
+	}
+	release(q, db);
+	return rc;
+}
+
+/* ---- SMS codes ---- */
+
+static int sq_code_create(struct store *s, const char *phone_bidx, const char *purpose, const char *code_hash,
+			  int64_t now, const struct store_code_limits *lim, int64_t *retry_after_s,
+			  struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	if ((rc = begin(db, err)))
+		goto out;
+	int64_t day_ago = now - 86400 * TS_US_PER_SEC;
+	rc = prep(db, &st, err,
+		  "SELECT coalesce(max(created_at),0), count(*) FROM sms_codes"
+		  " WHERE phone_bidx=? AND purpose=? AND created_at>?",
+		  "tti", phone_bidx, purpose, day_ago);
+	if (rc)
+		goto out_rollback;
+	int r = sqlite3_step(st);
+	int64_t last = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	int64_t count = r == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+	sqlite3_finalize(st);
+	if (r != SQLITE_ROW) {
+		rc = sq_fail(db, r, err);
+		goto out_rollback;
+	}
+	if (last && now - last < lim->min_interval_us) {
+		*retry_after_s = (lim->min_interval_us - (now - last) + TS_US_PER_SEC - 1) / TS_US_PER_SEC;
+		rc = ts_error_set(err, TS_ELIMIT, "rate_limited", "验证码发送过于频繁，请 %lld 秒后再试",
+				  (long long)*retry_after_s);
+		goto out_rollback;
+	}
+	if (count >= lim->per_day) {
+		*retry_after_s = 3600;
+		rc = ts_error_set(err, TS_ELIMIT, "rate_limited", "该手机号今日获取验证码次数已达上限，请明天再试");
+		goto out_rollback;
+	}
+	rc = exec_p(db, err,
+		    "INSERT INTO sms_codes(phone_bidx,purpose,code_hash,created_at,expires_at) VALUES(?,?,?,?,?)",
+		    "tttii", phone_bidx, purpose, code_hash, now, now + lim->ttl_us);
+	if (!rc)
+		rc = exec_p(db, err, "DELETE FROM sms_codes WHERE phone_bidx=? AND created_at<?", "ti", phone_bidx,
+			    now - 2 * 86400 * TS_US_PER_SEC);
+	if (rc)
+		goto out_rollback;
+	rc = commit(db, err);
+	goto out;
+out_rollback:
+	rollback(db);
+out:
+	release(q, db);
+	return rc;
+}
+
+static int sq_code_consume(struct store *s, const char *phone_bidx, const char *purpose,
+			   const char *code_hash, int64_t now, const struct store_code_limits *lim,
+			   struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	if ((rc = begin(db, err)))
+		goto out;
+	rc = prep(db, &st, err,
+		  "SELECT id, code_hash, tries FROM sms_codes WHERE phone_bidx=? AND purpose=? AND used=0"
+		  " AND expires_at>? ORDER BY created_at DESC, id DESC LIMIT 1",
+		  "tti", phone_bidx, purpose, now);
+	if (rc)
+		goto out_rollback;
+	int r = sqlite3_step(st);
+	if (r != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		rc = r == SQLITE_DONE ? TS_EAUTH : sq_fail(db, r, err);
+		goto out_rollback;
+	}
+	int64_t id = sqlite3_column_int64(st, 0);
+	bool match = crypt_equal(col_text(st, 1), code_hash);
+	int64_t tries = sqlite3_column_int64(st, 2);
+	sqlite3_finalize(st);
+	if (tries >= lim->max_tries) {
+		rc = TS_EAUTH;
+		goto out_rollback;
+	}
+	if (match)
+		rc = exec_p(db, err, "UPDATE sms_codes SET used=1 WHERE id=?", "i", id);
+	else
+		rc = exec_p(db, err, "UPDATE sms_codes SET tries=tries+1 WHERE id=?", "i", id);
+	if (rc)
+		goto out_rollback;
+	rc = commit(db, err);
+	if (!rc && !match)
+		rc = TS_EAUTH;
+	goto out;
+out_rollback:
+	rollback(db);
+out:
+	release(q, db);
+	if (rc == TS_EAUTH)
+		ts_error_set(err, TS_EAUTH, "bad_code", "验证码错误或已失效，请重新获取");
+	return rc;
+}
+
+/* ---- sessions ---- */
+
+static int sq_session_create(struct store *s, const char *token_hash, const char *kind, int64_t subject,
+			     int64_t now, int64_t expires_at, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	rc = exec_p(db, err,
+		    "INSERT INTO sessions(token_hash,kind,subject,created_at,last_seen,expires_at) VALUES(?,?,?,?,?,?)",
+		    "ttiiii", token_hash, kind, subject, now, now, expires_at);
+	if (!rc && (now / TS_US_PER_SEC) % 64 == 0)
+		(void)exec_p(db, NULL, "DELETE FROM sessions WHERE expires_at<?", "i", now);
+	release(q, db);
+	return rc;
+}
+
+static int sq_session_get(struct store *s, const char *token_hash, int64_t now, int64_t idle_us,
+			  struct store_session *out, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	rc = prep(db, &st, err,
+		  "SELECT kind,subject,created_at,last_seen,expires_at FROM sessions WHERE token_hash=?", "t",
+		  token_hash);
+	if (rc)
+		goto out;
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		snprintf(out->kind, sizeof(out->kind), "%s", col_text(st, 0));
+		out->subject = sqlite3_column_int64(st, 1);
+		out->created_at = sqlite3_column_int64(st, 2);
+		out->last_seen = sqlite3_column_int64(st, 3);
+		out->expires_at = sqlite3_column_int64(st, 4);
+	}
+	sqlite3_finalize(st);
+	if (r == SQLITE_DONE || (r == SQLITE_ROW && (now >= out->expires_at || now - out->last_seen > idle_us))) {
+		rc = ts_error_set(err, TS_ENOTFOUND, "unauthorized", "登录已失效，请重新登录");
+		goto out;
+	}
+	if (r != SQLITE_ROW) {
+		rc = sq_fail(db, r, err);
+		goto out;
+	}
+	if (now - out->last_seen > 60 * TS_US_PER_SEC)
+		(void)exec_p(db, NULL, "UPDATE sessions SET last_seen=? WHERE token_hash=?", "it", now, token_hash);
+out:
+	release(q, db);
+	return rc;
+}
+
+static int sq_session_delete(struct store *s, const char *token_hash, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	rc = exec_p(db, err, "DELETE FROM sessions WHERE token_hash=?", "t", token_hash);
+	release(q, db);
+	return rc;
+}
+
+/* ---- applications ---- */
+
+#define APP_COLS                                                                                   \
+	"a.id,a.program,a.category,a.rank,a.applicant,a.status,a.union_code,a.receipt,"            \
+	"a.submitted_at,a.updated_at,a.fields,a.secret,"                                         \
+	"(SELECT count(*) FROM applications b WHERE b.program=a.program AND b.category=a.category" \
+	" AND b.active=1 AND b.rank<=a.rank)"
+
+static void read_app(sqlite3_stmt *st, struct store_app *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->id = sqlite3_column_int64(st, 0);
+	snprintf(a->program, sizeof(a->program), "%s", col_text(st, 1));
+	snprintf(a->category, sizeof(a->category), "%s", col_text(st, 2));
+	a->rank = sqlite3_column_int64(st, 3);
+	a->applicant = sqlite3_column_int64(st, 4);
+	snprintf(a->status, sizeof(a->status), "%s", col_text(st, 5));
+	snprintf(a->union_code, sizeof(a->union_code), "%s", col_text(st, 6));
+	snprintf(a->receipt, sizeof(a->receipt), "%s", col_text(st, 7));
+	a->submitted_at = sqlite3_column_int64(st, 8);
+	a->updated_at = sqlite3_column_int64(st, 9);
+	a->fields = json_loads(col_text(st, 10), 0, NULL);
+	if (!a->fields)
+		a->fields = json_object();
+	ts_buf_init(&a->secret, 0);
+	if (ts_buf_append(&a->secret, sqlite3_column_blob(st, 11), (size_t)sqlite3_column_bytes(st, 11)))
+		ts_buf_reset(&a->secret);
+	a->running_at_or_ahead = sqlite3_column_int64(st, 12);
+}
+
+static int sq_app_get(struct store *s, int64_t id, struct store_app *out, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	if (!(rc = prep(db, &st, err, "SELECT " APP_COLS " FROM applications a WHERE a.id=?", "i", id))) {
+		int r = sqlite3_step(st);
+		if (r == SQLITE_ROW)
+			read_app(st, out);
+		else if (r == SQLITE_DONE)
+			rc = ts_error_set(err, TS_ENOTFOUND, "not_found", "找不到该申报");
+		else
+			rc = sq_fail(db, r, err);
+		sqlite3_finalize(st);
+	}
+	release(q, db);
+	return rc;
+}
+
+static int sq_apps_by_applicant(struct store *s, int64_t applicant, struct store_app **out, size_t *n,
+				struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	*out = NULL;
+	*n = 0;
+	if ((rc = prep(db, &st, err, "SELECT " APP_COLS " FROM applications a WHERE a.applicant=? ORDER BY a.id DESC",
+		       "i", applicant))) {
+		release(q, db);
+		return rc;
+	}
+	size_t cap = 0;
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 4;
+			*out = ts_realloc(*out, cap * sizeof(**out));
+		}
+		read_app(st, &(*out)[(*n)++]);
+	}
+	if (r != SQLITE_DONE)
+		rc = sq_fail(db, r, err);
+	sqlite3_finalize(st);
+	release(q, db);
+	return rc;
+}
+
+static int sq_app_history(struct store *s, int64_t id, json_t **out, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	if ((rc = prep(db, &st, err,
+		       "SELECT at,actor,action,status,reason,detail FROM application_events WHERE application=? ORDER BY id",
+		       "i", id))) {
+		release(q, db);
+		return rc;
+	}
+	json_t *arr = json_array();
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *e = json_pack("{s:I,s:s,s:s,s:s}", "at", (json_int_t)sqlite3_column_int64(st, 0), "actor",
+				      col_text(st, 1), "action", col_text(st, 2), "status", col_text(st, 3));
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+			json_object_set_new(e, "reason", json_string(col_text(st, 4)));
+		if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+			json_t *d = json_loads(col_text(st, 5), 0, NULL);
+			if (d)
+				json_object_set_new(e, "detail", d);
+		}
+		json_array_append_new(arr, e);
+	}
+	if (r != SQLITE_DONE) {
+		rc = sq_fail(db, r, err);
+		json_decref(arr);
+	} else {
+		*out = arr;
+	}
+	sqlite3_finalize(st);
+	release(q, db);
+	return rc;
+}
+
+static int sq_person_history(struct store *s, const char *id_bidx, const char *series, int64_t exclude_id,
+			     json_t **out, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	if ((rc = prep(db, &st, err,
+		       "SELECT grp,year,level,fields FROM applications WHERE id_bidx=? AND series=? AND active=1 AND id<>?",
+		       "tti", id_bidx, series, exclude_id))) {
+		release(q, db);
+		return rc;
+	}
+	json_t *arr = json_array();
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *f = json_loads(col_text(st, 3), 0, NULL);
+		json_array_append_new(arr, json_pack("{s:s,s:i,s:s,s:o}", "group", col_text(st, 0), "year",
+						     sqlite3_column_int(st, 1), "level", col_text(st, 2), "fields",
+						     f ? f : json_object()));
+	}
+	if (r != SQLITE_DONE) {
+		rc = sq_fail(db, r, err);
+		json_decref(arr);
+	} else {
+		*out = arr;
+	}
+	sqlite3_finalize(st);
+	release(q, db);
+	return rc;
+}
+
+static int add_event(sqlite3 *db, int64_t app, int64_t at, const char *actor, const char *action,
+		     const char *status, const char *reason, const char *detail, struct ts_error *err)
+{
+	return exec_p(db, err,
+		      "INSERT INTO application_events(application,at,actor,action,status,reason,detail)"
+		      " VALUES(?,?,?,?,?,?,?)",
+		      "iitttt" "t", app, at, actor, action, status, reason, detail);
+}
+
+static int sq_app_update(struct store *s, int64_t id, int64_t applicant, const char *fields_json,
+			 const void *secret, size_t secret_len, const char *id_bidx, const char *union_code,
+			 const char *actor, int64_t now, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	if ((rc = begin(db, err)))
+		goto out;
+	rc = prep(db, &st, err, "SELECT status, grp, active FROM applications WHERE id=? AND applicant=?", "ii", id,
+		  applicant);
+	if (rc)
+		goto out_rollback;
+	int r = sqlite3_step(st);
+	char status[16] = "", grp[64] = "";
+	int active = 0;
+	if (r == SQLITE_ROW) {
+		snprintf(status, sizeof(status), "%s", col_text(st, 0));
+		snprintf(grp, sizeof(grp), "%s", col_text(st, 1));
+		active = sqlite3_column_int(st, 2);
+	}
+	sqlite3_finalize(st);
+	if (r == SQLITE_DONE) {
+		rc = ts_error_set(err, TS_ENOTFOUND, "not_found", "找不到该申报");
+		goto out_rollback;
+	}
+	if (r != SQLITE_ROW) {
+		rc = sq_fail(db, r, err);
+		goto out_rollback;
+	}
+	if (!status_editable(status)) {
+		rc = ts_error_set(err, TS_ECONFLICT, "locked", "该申报当前状态不可修改");
+		goto out_rollback;
+	}
+	if (active) {
+		rc = prep(db, &st, err, "SELECT 1 FROM applications WHERE grp=? AND id_bidx=? AND active=1 AND id<>?",
+			  "tti", grp, id_bidx, id);
+		if (rc)
+			goto out_rollback;
+		r = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (r == SQLITE_ROW) {
+			rc = ts_error_set(err, TS_ECONFLICT, "duplicate", "该身份证号已有本项目的申报");
+			goto out_rollback;
+		}
+	}
+	rc = exec_p(db, err,
+		    "UPDATE applications SET fields=?, secret=?, id_bidx=?, union_code=?, updated_at=? WHERE id=?",
+		    "tbttii", fields_json, secret, secret_len, id_bidx, union_code, now, id);
+	if (!rc)
+		rc = add_event(db, id, now, actor, "edit", status, NULL, NULL, err);
+	if (rc)
+		goto out_rollback;
+	rc = commit(db, err);
+	goto out;
+out_rollback:
+	rollback(db);
+out:
+	release(q, db);
+	return rc;
+}
+
+static int sq_app_transition(struct store *s, int64_t id, const char *const *from, const char *to,
+			     const char *actor, const char *action, const char *reason, const char *detail_json,
+			     int64_t now, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	if ((rc = begin(db, err)))
+		goto out;
+	if ((rc = prep(db, &st, err, "SELECT status FROM applications WHERE id=?", "i", id)))
+		goto out_rollback;
+	int r = sqlite3_step(st);
+	char status[16] = "";
+	if (r == SQLITE_ROW)
+		snprintf(status, sizeof(status), "%s", col_text(st, 0));
+	sqlite3_finalize(st);
+	if (r != SQLITE_ROW) {
+		rc = r == SQLITE_DONE ? ts_error_set(err, TS_ENOTFOUND, "not_found", "找不到该申报") : sq_fail(db, r, err);
+		goto out_rollback;
+	}
+	bool allowed = false;
+	for (const char *const *f = from; *f; f++)
+		if (strcmp(*f, status) == 0)
+			allowed = true;
+	if (!allowed) {
+		rc = ts_error_set(err, TS_ECONFLICT, "wrong_stage", "该申报当前状态（%s）不能执行此操作", status);
+		goto out_rollback;
+	}
+	rc = exec_p(db, err, "UPDATE applications SET status=?, active=?, updated_at=? WHERE id=?", "tiii", to,
+		    (int64_t)status_in_running(to), now, id);
+	if (!rc)
+		rc = add_event(db, id, now, actor, action, to, reason, detail_json, err);
+	if (rc)
+		goto out_rollback;
+	rc = commit(db, err);
+	goto out;
+out_rollback:
+	rollback(db);
+out:
+	release(q, db);
+	return rc;
+}
+
+/* ---- the batch of the writer ---- */
+
+struct batch_cat {
+	const char *program, *category;
+	int64_t taken, running;
+	bool dirty;
+};
+
+static int load_cat(sqlite3 *db, struct batch_cat *c, struct ts_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prep(db, &st, err,
+		      "SELECT coalesce((SELECT taken FROM quota_counters WHERE program=?1 AND category=?2),0),"
+		      " (SELECT count(*) FROM applications WHERE program=?1 AND category=?2 AND active=1)",
+		      "tt", c->program, c->category);
+	if (rc)
+		return rc;
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		c->taken = sqlite3_column_int64(st, 0);
+		c->running = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_ROW ? 0 : sq_fail(db, r, err);
+}
+
+static struct batch_cat *find_cat(struct batch_cat *cats, size_t *ncats, size_t max, const char *program,
+				  const char *category)
+{
+	for (size_t i = 0; i < *ncats; i++)
+		if (strcmp(cats[i].program, program) == 0 && strcmp(cats[i].category, category) == 0)
+			return &cats[i];
+	if (*ncats == max)
+		return NULL;
+	struct batch_cat *c = &cats[(*ncats)++];
+	memset(c, 0, sizeof(*c));
+	c->program = program;
+	c->category = category;
+	c->taken = -1;
+	return c;
+}
+
+/* One job inside the open transaction. Returns non-zero only for a failure
+ * that must abort the whole batch. */
+static int submit_one(sqlite3 *db, struct submit_job *j, struct batch_cat *c, char *last_hash, int64_t *last_at,
+		      struct ts_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prep(db, &st, err,
+		      "SELECT id, phone_bidx=?2 FROM applications WHERE grp=?1 AND active=1"
+		      " AND (phone_bidx=?2 OR id_bidx=?3) LIMIT 1",
+		      "ttt", j->group, j->phone_bidx, j->id_bidx);
+	if (rc)
+		return rc;
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		bool same_phone = sqlite3_column_int(st, 1);
+		j->existing_id = same_phone ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_finalize(st);
+		j->rc = TS_ECONFLICT;
+		ts_error_set(&j->err, TS_ECONFLICT, "duplicate",
+			     same_phone ? "该手机号已提交过本项目的申报，不能重复申报"
+					: "该身份证号已有本项目的申报，每人只能申报一次");
+		return 0;
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE)
+		return sq_fail(db, r, err);
+	if (c->taken >= j->places) {
+		j->rc = TS_ECONFLICT;
+		ts_error_set(&j->err, TS_ECONFLICT, "quota_full", "名额已满，本类别已无剩余名额");
+		return 0;
+	}
+	int64_t rank = c->taken + 1;
+	int64_t at = ts_now_us();
+	if (at < *last_at)
+		at = *last_at;
+	char hash[CRYPT_HEX_BYTES];
+	ledger_hash(last_hash, j->program, j->category, rank, at, j->ledger_id, hash);
+	rc = exec_p(db, err,
+		    "INSERT INTO applications(program,category,rank,grp,series,year,level,applicant,phone_bidx,"
+		    "id_bidx,union_code,status,active,fields,secret,receipt,submitted_at,updated_at)"
+		    " VALUES(?,?,?,?,?,?,?,?,?,?,?,'submitted',1,?,?,?,?,?)",
+		    "ttittiti" "ttttbtii", j->program, j->category, rank, j->group, j->series, (int64_t)j->year,
+		    j->level, j->applicant, j->phone_bidx, j->id_bidx, j->union_code, j->fields_json, j->secret,
+		    j->secret_len, hash, at, at);
+	if (rc)
+		return rc;
+	int64_t id = sqlite3_last_insert_rowid(db);
+	rc = add_event(db, id, at, "applicant", "submit", "submitted", NULL, NULL, err);
+	if (!rc)
+		rc = exec_p(db, err,
+			    "INSERT INTO ledger(program,category,rank,at,applicant,prev,hash) VALUES(?,?,?,?,?,?,?)",
+			    "ttiittt", j->program, j->category, rank, at, j->ledger_id, last_hash, hash);
+	if (rc)
+		return rc;
+	c->taken = rank;
+	c->running++;
+	c->dirty = true;
+	memcpy(last_hash, hash, CRYPT_HEX_BYTES);
+	*last_at = at;
+	j->rc = 0;
+	j->id = id;
+	j->rank = rank;
+	j->submitted_at = at;
+	j->running_at_or_ahead = c->running;
+	memcpy(j->receipt, hash, CRYPT_HEX_BYTES);
+	return 0;
+}
+
+static int ledger_head(sqlite3 *db, char *hash, int64_t *at, struct ts_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prep(db, &st, err, "SELECT hash, at FROM ledger ORDER BY seq DESC LIMIT 1", "");
+	if (rc)
+		return rc;
+	int r = sqlite3_step(st);
+	snprintf(hash, CRYPT_HEX_BYTES, "%s", r == SQLITE_ROW ? col_text(st, 0) : LEDGER_GENESIS);
+	*at = r == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+	sqlite3_finalize(st);
+	return (r == SQLITE_ROW || r == SQLITE_DONE) ? 0 : sq_fail(db, r, err);
+}
+
+static int sq_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
+{
+	struct store_sqlite *q = SQ(s);
+	struct ts_error err;
+	int rc = 0;
+	if (!q->writer_db && (rc = conn_open(q->path, &q->writer_db, &err)))
+		return rc;
+	sqlite3 *db = q->writer_db;
+	enum { MAXC = 64 };
+	struct batch_cat cats[MAXC];
+	size_t ncats = 0;
+	char last_hash[CRYPT_HEX_BYTES];
+	int64_t last_at = 0;
+	if ((rc = begin(db, &err)))
+		return rc;
+	if ((rc = ledger_head(db, last_hash, &last_at, &err)))
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		struct submit_job *j = jobs[i];
+		struct batch_cat *c = find_cat(cats, &ncats, MAXC, j->program, j->category);
+		if (!c) {
+			rc = TS_EINTERNAL;
+			goto fail;
+		}
+		if (c->taken < 0 && (rc = load_cat(db, c, &err)))
+			goto fail;
+		if ((rc = submit_one(db, j, c, last_hash, &last_at, &err)))
+			goto fail;
+	}
+	for (size_t i = 0; i < ncats; i++) {
+		if (!cats[i].dirty)
+			continue;
+		rc = exec_p(db, &err,
+			    "INSERT INTO quota_counters(program,category,taken) VALUES(?,?,?)"
+			    " ON CONFLICT(program,category) DO UPDATE SET taken=excluded.taken",
+			    "tti", cats[i].program, cats[i].category, cats[i].taken);
+		if (rc)
+			goto fail;
+	}
+	return commit(db, &err);
+fail:
+	rollback(db);
+	return rc ? rc : TS_EIO;
+}
+
+/* ---- ledger ---- */
+
+static int sq_ledger_each(struct store *s, store_ledger_fn fn, void *ctx, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	if ((rc = prep(db, &st, err, "SELECT seq,program,category,rank,at,applicant,prev,hash FROM ledger ORDER BY seq",
+		       ""))) {
+		release(q, db);
+		return rc;
+	}
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ledger_entry e = {
+			.seq = sqlite3_column_int64(st, 0),
+			.program = col_text(st, 1),
+			.category = col_text(st, 2),
+			.rank = sqlite3_column_int64(st, 3),
+			.at_us = sqlite3_column_int64(st, 4),
+			.applicant = col_text(st, 5),
+			.prev = col_text(st, 6),
+			.hash = col_text(st, 7),
+		};
+		if ((rc = fn(ctx, &e)))
+			break;
+	}
+	if (!rc && r != SQLITE_DONE)
+		rc = sq_fail(db, r, err);
+	sqlite3_finalize(st);
+	release(q, db);
+	return rc;
+}
+
+static int sq_ledger_crosscheck(struct store *s, int64_t *orphans, json_t **taken, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	rc = prep(db, &st, err,
+		  "SELECT count(*) FROM applications a WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE"
+		  " l.program=a.program AND l.category=a.category AND l.rank=a.rank AND l.hash=a.receipt)",
+		  "");
+	if (!rc) {
+		int r = sqlite3_step(st);
+		if (r == SQLITE_ROW)
+			*orphans = sqlite3_column_int64(st, 0);
+		else
+			rc = sq_fail(db, r, err);
+		sqlite3_finalize(st);
+	}
+	if (!rc)
+		rc = taken_map(db, taken, err);
+	release(q, db);
+	return rc;
+}
+
+/* ---- staff, drafts, check ---- */
+
+static int sq_staff_add(struct store *s, const char *username, const char *pw_hash, const char *org,
+			const char *role, int64_t now, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	rc = exec_p(db, err,
+		    "INSERT INTO staff(username,pw_hash,org,role,created_at) VALUES(?,?,?,?,?)"
+		    " ON CONFLICT(username) DO UPDATE SET pw_hash=excluded.pw_hash, org=excluded.org,"
+		    " role=excluded.role, failed=0, locked_until=0",
+		    "tttti", username, pw_hash, org, role, now);
+	release(q, db);
+	return rc;
+}
+
+static int sq_draft_put(struct store *s, int64_t applicant, const char *program, const char *body, int64_t now,
+			struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	rc = exec_p(db, err,
+		    "INSERT INTO drafts(applicant,program,body,updated_at) VALUES(?,?,?,?)"
+		    " ON CONFLICT(applicant,program) DO UPDATE SET body=excluded.body, updated_at=excluded.updated_at",
+		    "itti", applicant, program, body, now);
+	release(q, db);
+	return rc;
+}
+
+static int sq_draft_get(struct store *s, int64_t applicant, const char *program, char **out,
+			int64_t *updated_at, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	if (!(rc = prep(db, &st, err, "SELECT body, updated_at FROM drafts WHERE applicant=? AND program=?", "it",
+			applicant, program))) {
+		int r = sqlite3_step(st);
+		if (r == SQLITE_ROW) {
+			*out = ts_strdup(col_text(st, 0));
+			*updated_at = sqlite3_column_int64(st, 1);
+		} else if (r == SQLITE_DONE) {
+			rc = ts_error_set(err, TS_ENOTFOUND, "not_found", "没有保存的草稿");
+		} else {
+			rc = sq_fail(db, r, err);
+		}
+		sqlite3_finalize(st);
+	}
+	release(q, db);
+	return rc;
+}
+
+static int sq_draft_delete(struct store *s, int64_t applicant, const char *program, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	rc = exec_p(db, err, "DELETE FROM drafts WHERE applicant=? AND program=?", "it", applicant, program);
+	release(q, db);
+	return rc;
+}
+
+static int sq_check(struct store *s, struct ts_error *err)
+{
+	struct store_sqlite *q = SQ(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = acquire(q, &db, err);
+	if (rc)
+		return rc;
+	if (!(rc = prep(db, &st, err, "PRAGMA integrity_check", ""))) {
+		int r = sqlite3_step(st);
+		if (r != SQLITE_ROW)
+			rc = sq_fail(db, r, err);
+		else if (strcmp(col_text(st, 0), "ok") != 0)
+			rc = ts_error_set(err, TS_EIO, "corrupt", "数据库完整性检查失败：%s", col_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	release(q, db);
+	return rc;
+}
+
+static const struct store_ops sqlite_ops = {
+	.name = "sqlite",
+	.close = sq_close,
+	.schema_version = sq_schema_version,
+	.org_put = sq_org_put,
+	.orgs_list = sq_orgs_list,
+	.program_put = sq_program_put,
+	.programs_list = sq_programs_list,
+	.programs_version = sq_programs_version,
+	.quota_taken = sq_quota_taken,
+	.applicant_ensure = sq_applicant_ensure,
+	.applicant_phone = sq_applicant_phone,
+	.code_create = sq_code_create,
+	.code_consume = sq_code_consume,
+	.session_create = sq_session_create,
+	.session_get = sq_session_get,
+	.session_delete = sq_session_delete,
+	.app_get = sq_app_get,
+	.apps_by_applicant = sq_apps_by_applicant,
+	.app_history = sq_app_history,
+	.person_history = sq_person_history,
+	.app_update = sq_app_update,
+	.app_transition = sq_app_transition,
+	.submit_batch = sq_submit_batch,
+	.ledger_each = sq_ledger_each,
+	.ledger_crosscheck = sq_ledger_crosscheck,
+	.staff_add = sq_staff_add,
+	.draft_put = sq_draft_put,
+	.draft_get = sq_draft_get,
+	.draft_delete = sq_draft_delete,
+	.check = sq_check,
+};
+
+int store_sqlite_open(const char *path, struct store **out, struct ts_error *err)
+{
+	struct store_sqlite *q = ts_calloc(1, sizeof(*q));
+	q->base.ops = &sqlite_ops;
+	store_writer_init(&q->base.writer);
+	q->path = ts_strdup(path);
+	pthread_mutex_init(&q->mu, NULL);
+	sqlite3 *db = NULL;
+	int rc = conn_open(path, &db, err);
+	if (!rc)
+		rc = migrate(q, db, err);
+	if (rc) {
+		if (db)
+			sqlite3_close(db);
+		sq_close(&q->base);
+		return rc;
+	}
+	release(q, db);
+	*out = &q->base;
+	return 0;
+}

@@ -1,0 +1,180 @@
+/* store/store.c — choosing a backend and forwarding calls to it. */
+#include "store/store_impl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int store_open(const char *url, const char *data_dir, struct store **out, struct ts_error *err)
+{
+	char path[4200];
+	if (!url || !*url) {
+		snprintf(path, sizeof(path), "%s/tisheng.db", data_dir);
+		return store_sqlite_open(path, out, err);
+	}
+	if (strncmp(url, "sqlite:", 7) == 0)
+		return store_sqlite_open(url + 7, out, err);
+	if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+		return ts_error_set(err, TS_EINVAL, "unsupported",
+				    "此版本尚未包含 PostgreSQL 后端（见 docs/deploy.md）");
+	return ts_error_set(err, TS_EINVAL, "bad_store", "无法识别的 --store：%s（应为 sqlite:PATH 或 postgres://…）", url);
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	store_writer_stop(s);
+	s->ops->close(s);
+}
+
+int store_schema_version(struct store *s) { return s->ops->schema_version(s); }
+
+int store_org_put(struct store *s, const struct store_org *org, struct ts_error *err)
+{
+	return s->ops->org_put(s, org, err);
+}
+
+int store_orgs_list(struct store *s, json_t **out, struct ts_error *err) { return s->ops->orgs_list(s, out, err); }
+
+int store_program_put(struct store *s, const char *id, const char *spec_json, int64_t opens_at,
+		      int64_t closes_at, struct ts_error *err)
+{
+	return s->ops->program_put(s, id, spec_json, opens_at, closes_at, err);
+}
+
+int store_programs_list(struct store *s, json_t **out, struct ts_error *err)
+{
+	return s->ops->programs_list(s, out, err);
+}
+
+int store_programs_version(struct store *s, int64_t *out, struct ts_error *err)
+{
+	return s->ops->programs_version(s, out, err);
+}
+
+int store_quota_taken(struct store *s, json_t **out, struct ts_error *err)
+{
+	return s->ops->quota_taken(s, out, err);
+}
+
+int store_applicant_ensure(struct store *s, const char *phone_bidx, const void *phone_sealed,
+			   size_t sealed_len, int64_t now, int64_t *id_out, struct ts_error *err)
+{
+	return s->ops->applicant_ensure(s, phone_bidx, phone_sealed, sealed_len, now, id_out, err);
+}
+
+int store_applicant_phone(struct store *s, int64_t applicant, struct ts_buf *out, struct ts_error *err)
+{
+	return s->ops->applicant_phone(s, applicant, out, err);
+}
+
+int store_code_create(struct store *s, const char *phone_bidx, const char *purpose, const char *code_hash,
+		      int64_t now, const struct store_code_limits *lim, int64_t *retry_after_s,
+		      struct ts_error *err)
+{
+	return s->ops->code_create(s, phone_bidx, purpose, code_hash, now, lim, retry_after_s, err);
+}
+
+int store_code_consume(struct store *s, const char *phone_bidx, const char *purpose, const char *code_hash,
+		       int64_t now, const struct store_code_limits *lim, struct ts_error *err)
+{
+	return s->ops->code_consume(s, phone_bidx, purpose, code_hash, now, lim, err);
+}
+
+int store_session_create(struct store *s, const char *token_hash, const char *kind, int64_t subject,
+			 int64_t now, int64_t expires_at, struct ts_error *err)
+{
+	return s->ops->session_create(s, token_hash, kind, subject, now, expires_at, err);
+}
+
+int store_session_get(struct store *s, const char *token_hash, int64_t now, int64_t idle_us,
+		      struct store_session *out, struct ts_error *err)
+{
+	return s->ops->session_get(s, token_hash, now, idle_us, out, err);
+}
+
+int store_session_delete(struct store *s, const char *token_hash, struct ts_error *err)
+{
+	return s->ops->session_delete(s, token_hash, err);
+}
+
+void store_app_free(struct store_app *a)
+{
+	if (!a)
+		return;
+	json_decref(a->fields);
+	a->fields = NULL;
+	ts_buf_free(&a->secret);
+}
+
+int store_app_get(struct store *s, int64_t id, struct store_app *out, struct ts_error *err)
+{
+	return s->ops->app_get(s, id, out, err);
+}
+
+int store_apps_by_applicant(struct store *s, int64_t applicant, struct store_app **out, size_t *n,
+			    struct ts_error *err)
+{
+	return s->ops->apps_by_applicant(s, applicant, out, n, err);
+}
+
+int store_app_history(struct store *s, int64_t id, json_t **out, struct ts_error *err)
+{
+	return s->ops->app_history(s, id, out, err);
+}
+
+int store_person_history(struct store *s, const char *id_bidx, const char *series, int64_t exclude_id,
+			 json_t **out, struct ts_error *err)
+{
+	return s->ops->person_history(s, id_bidx, series, exclude_id, out, err);
+}
+
+int store_app_update(struct store *s, int64_t id, int64_t applicant, const char *fields_json,
+		     const void *secret, size_t secret_len, const char *id_bidx, const char *union_code,
+		     const char *actor, int64_t now, struct ts_error *err)
+{
+	return s->ops->app_update(s, id, applicant, fields_json, secret, secret_len, id_bidx, union_code,
+				  actor, now, err);
+}
+
+int store_app_transition(struct store *s, int64_t id, const char *const *from, const char *to,
+			 const char *actor, const char *action, const char *reason, const char *detail_json,
+			 int64_t now, struct ts_error *err)
+{
+	return s->ops->app_transition(s, id, from, to, actor, action, reason, detail_json, now, err);
+}
+
+int store_ledger_each(struct store *s, store_ledger_fn fn, void *ctx, struct ts_error *err)
+{
+	return s->ops->ledger_each(s, fn, ctx, err);
+}
+
+int store_ledger_crosscheck(struct store *s, int64_t *orphans, json_t **taken, struct ts_error *err)
+{
+	return s->ops->ledger_crosscheck(s, orphans, taken, err);
+}
+
+int store_staff_add(struct store *s, const char *username, const char *pw_hash, const char *org,
+		    const char *role, int64_t now, struct ts_error *err)
+{
+	return s->ops->staff_add(s, username, pw_hash, org, role, now, err);
+}
+
+int store_draft_put(struct store *s, int64_t applicant, const char *program, const char *json, int64_t now,
+		    struct ts_error *err)
+{
+	return s->ops->draft_put(s, applicant, program, json, now, err);
+}
+
+int store_draft_get(struct store *s, int64_t applicant, const char *program, char **out,
+		    int64_t *updated_at, struct ts_error *err)
+{
+	return s->ops->draft_get(s, applicant, program, out, updated_at, err);
+}
+
+int store_draft_delete(struct store *s, int64_t applicant, const char *program, struct ts_error *err)
+{
+	return s->ops->draft_delete(s, applicant, program, err);
+}
+
+int store_check(struct store *s, struct ts_error *err) { return s->ops->check(s, err); }

@@ -1,0 +1,208 @@
+/* store/store.h — the one storage interface.
+ *
+ * Callers see only this header; sqlite/ and pg/ implement it behind a table of
+ * function pointers (struct store_ops), chosen once by store_open() from the
+ * URL. All SQL lives below this line. Every function is safe to call from any
+ * thread: backends keep a pool of connections.
+ *
+ * Ownership: strings passed in are borrowed. Results returned through OUT
+ * parameters are owned by the caller: json_t results with json_decref, struct
+ * results with their *_free function, char* with free().
+ *
+ * Submissions do not go through a normal call: they are queued to the
+ * store's writer thread with store_submit(), which assigns ranks in arrival
+ * order and commits them in batches (group commit); the job's `done` callback
+ * runs on the writer thread after the batch is durable or has failed.
+ */
+#ifndef TS_STORE_H
+#define TS_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "crypt/crypt.h"
+
+struct store;
+
+/* Opens (creating if needed) the store named by `url` ("sqlite:PATH", or NULL
+ * for DATA_DIR/tisheng.db) and brings its schema up to date (versioned
+ * migrations). Starts no writer thread until store_writer_start(). */
+int store_open(const char *url, const char *data_dir, struct store **out, struct ts_error *err)
+	__attribute__((warn_unused_result));
+/* Stops the writer (finishing queued jobs) and closes every connection. */
+void store_close(struct store *s);
+/* The schema version after migrations. */
+int store_schema_version(struct store *s);
+
+/* ---- union tree ---- */
+struct store_org {
+	const char *code, *name, *level, *parent; /* parent NULL at the root */
+};
+int store_org_put(struct store *s, const struct store_org *org, struct ts_error *err)
+	__attribute__((warn_unused_result));
+/* {"orgs":[{code,name,level,parent}]} in tree order. */
+int store_orgs_list(struct store *s, json_t **out, struct ts_error *err) __attribute__((warn_unused_result));
+
+/* ---- programs ---- */
+/* Inserts or replaces a program spec (JSON text) with its window. */
+int store_program_put(struct store *s, const char *id, const char *spec_json, int64_t opens_at,
+		      int64_t closes_at, struct ts_error *err) __attribute__((warn_unused_result));
+/* [{"id","spec"(object),"version"}] for every program. */
+int store_programs_list(struct store *s, json_t **out, struct ts_error *err)
+	__attribute__((warn_unused_result));
+/* A number that changes whenever any program is put (for cheap change polling). */
+int store_programs_version(struct store *s, int64_t *out, struct ts_error *err)
+	__attribute__((warn_unused_result));
+/* Places taken per category: {"program/category": taken, …}. */
+int store_quota_taken(struct store *s, json_t **out, struct ts_error *err) __attribute__((warn_unused_result));
+
+/* ---- applicants, SMS codes, sessions ---- */
+/* The applicant id for a phone's blind index, creating the applicant (with
+ * the phone sealed) when new. */
+int store_applicant_ensure(struct store *s, const char *phone_bidx, const void *phone_sealed,
+			   size_t sealed_len, int64_t now, int64_t *id_out, struct ts_error *err)
+	__attribute__((warn_unused_result));
+/* The sealed phone of an applicant, appended to out. */
+int store_applicant_phone(struct store *s, int64_t applicant, struct ts_buf *out, struct ts_error *err)
+	__attribute__((warn_unused_result));
+
+struct store_code_limits {
+	int64_t min_interval_us; /* one code per phone per this long */
+	int per_day;             /* codes per phone per 24 h */
+	int64_t ttl_us;          /* a code is valid this long */
+	int max_tries;           /* wrong tries per code */
+};
+/* Records a new code unless the phone is over its limits: then TS_ELIMIT with
+ * *retry_after_s set. */
+int store_code_create(struct store *s, const char *phone_bidx, const char *purpose, const char *code_hash,
+		      int64_t now, const struct store_code_limits *lim, int64_t *retry_after_s,
+		      struct ts_error *err) __attribute__((warn_unused_result));
+/* Consumes the phone's latest live code if it matches (single use); a wrong
+ * code counts a try; returns 0 on match, TS_EAUTH otherwise. */
+int store_code_consume(struct store *s, const char *phone_bidx, const char *purpose, const char *code_hash,
+		       int64_t now, const struct store_code_limits *lim, struct ts_error *err)
+	__attribute__((warn_unused_result));
+
+struct store_session {
+	char kind[16]; /* "applicant" or "staff" */
+	int64_t subject;
+	int64_t created_at, last_seen, expires_at;
+};
+int store_session_create(struct store *s, const char *token_hash, const char *kind, int64_t subject,
+			 int64_t now, int64_t expires_at, struct ts_error *err) __attribute__((warn_unused_result));
+/* Looks a session up; TS_ENOTFOUND when unknown or expired (absolute, or idle
+ * longer than idle_us). Refreshes last_seen at most once a minute. */
+int store_session_get(struct store *s, const char *token_hash, int64_t now, int64_t idle_us,
+		      struct store_session *out, struct ts_error *err) __attribute__((warn_unused_result));
+int store_session_delete(struct store *s, const char *token_hash, struct ts_error *err)
+	__attribute__((warn_unused_result));
+
+/* ---- applications ---- */
+struct store_app {
+	int64_t id;
+	char program[48], category[48];
+	int64_t rank;
+	int64_t applicant;
+	char status[16];
+	char union_code[64];
+	char receipt[CRYPT_HEX_BYTES];
+	int64_t submitted_at, updated_at;
+	int64_t running_at_or_ahead; /* applications in the running at or ahead of this one */
+	json_t *fields;              /* non-personal fields (owned) */
+	struct ts_buf secret;        /* sealed personal fields */
+};
+void store_app_free(struct store_app *a);
+
+int store_app_get(struct store *s, int64_t id, struct store_app *out, struct ts_error *err)
+	__attribute__((warn_unused_result));
+/* The applicant's applications, newest first. *out is a malloc'd array of n. */
+int store_apps_by_applicant(struct store *s, int64_t applicant, struct store_app **out, size_t *n,
+			    struct ts_error *err) __attribute__((warn_unused_result));
+/* [{"at","actor","action","status","reason","detail"}] oldest first. */
+int store_app_history(struct store *s, int64_t id, json_t **out, struct ts_error *err)
+	__attribute__((warn_unused_result));
+/* Earlier applications of the person in a series that still count (not
+ * rejected, withdrawn, abandoned or cancelled), except `exclude_id`:
+ * [{"group","year","level","fields"}]. */
+int store_person_history(struct store *s, const char *id_bidx, const char *series, int64_t exclude_id,
+			 json_t **out, struct ts_error *err) __attribute__((warn_unused_result));
+/* Replaces the fields of an application whose status is editable; keeps the
+ * rank. TS_ECONFLICT "locked" when not editable, "duplicate" when the new ID
+ * number is already used in the group. */
+int store_app_update(struct store *s, int64_t id, int64_t applicant, const char *fields_json,
+		     const void *secret, size_t secret_len, const char *id_bidx, const char *union_code,
+		     const char *actor, int64_t now, struct ts_error *err) __attribute__((warn_unused_result));
+/* Moves an application to a new status with an event; `from` lists the
+ * statuses it may leave (NULL-terminated); TS_ECONFLICT otherwise. */
+int store_app_transition(struct store *s, int64_t id, const char *const *from, const char *to,
+			 const char *actor, const char *action, const char *reason, const char *detail_json,
+			 int64_t now, struct ts_error *err) __attribute__((warn_unused_result));
+
+/* ---- the writer ---- */
+struct submit_job {
+	/* in */
+	const char *program, *category, *group, *series, *level;
+	int year;
+	int64_t places;
+	int64_t applicant;
+	const char *phone_bidx, *id_bidx, *ledger_id, *union_code;
+	const char *fields_json;
+	const void *secret;
+	size_t secret_len;
+	/* out, valid in done() */
+	int rc;
+	struct ts_error err; /* code "quota_full", "duplicate", "unavailable" */
+	int64_t id, rank, submitted_at, running_at_or_ahead;
+	int64_t existing_id; /* on "duplicate" by the same phone: that application */
+	char receipt[CRYPT_HEX_BYTES];
+	/* completion: runs on the writer thread after commit or failure */
+	void (*done)(struct submit_job *job, void *arg);
+	void *arg;
+	struct submit_job *next; /* queue link, owned by the store */
+};
+/* Starts the writer thread. */
+int store_writer_start(struct store *s, struct ts_error *err) __attribute__((warn_unused_result));
+/* Queues a job; arrival order is the order of these calls. Never blocks on I/O. */
+void store_submit(struct store *s, struct submit_job *job);
+
+struct store_writer_stats {
+	uint64_t batches, jobs, commit_us_total, commit_failures;
+	uint64_t batch_hist[8]; /* sizes ≤1, ≤4, ≤16, ≤64, ≤256, ≤1024, ≤4096, more */
+	uint64_t queue_depth;
+};
+void store_writer_stats(struct store *s, struct store_writer_stats *out);
+
+/* ---- ledger ---- */
+/* Calls fn for each ledger entry in sequence order; stops early when fn
+ * returns non-zero and returns that value. */
+struct ledger_entry;
+typedef int (*store_ledger_fn)(void *ctx, const struct ledger_entry *e);
+int store_ledger_each(struct store *s, store_ledger_fn fn, void *ctx, struct ts_error *err)
+	__attribute__((warn_unused_result));
+/* Applications whose (program, category, rank, receipt) has no matching
+ * ledger entry, and the counters' totals: for cross-checks. */
+int store_ledger_crosscheck(struct store *s, int64_t *orphans, json_t **taken, struct ts_error *err)
+	__attribute__((warn_unused_result));
+
+/* ---- staff ---- */
+int store_staff_add(struct store *s, const char *username, const char *pw_hash, const char *org,
+		    const char *role, int64_t now, struct ts_error *err) __attribute__((warn_unused_result));
+
+/* ---- drafts ---- */
+int store_draft_put(struct store *s, int64_t applicant, const char *program, const char *json, int64_t now,
+		    struct ts_error *err) __attribute__((warn_unused_result));
+/* *out is the stored JSON text (malloc'd) and *updated_at its time; TS_ENOTFOUND if none. */
+int store_draft_get(struct store *s, int64_t applicant, const char *program, char **out,
+		    int64_t *updated_at, struct ts_error *err) __attribute__((warn_unused_result));
+int store_draft_delete(struct store *s, int64_t applicant, const char *program, struct ts_error *err)
+	__attribute__((warn_unused_result));
+
+/* ---- integrity ---- */
+/* SQLite: PRAGMA integrity_check; other backends: a liveness query. */
+int store_check(struct store *s, struct ts_error *err) __attribute__((warn_unused_result));
+
+#endif

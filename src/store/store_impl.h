@@ -1,0 +1,89 @@
+/* store/store_impl.h — what a backend implements; not for callers of store.h.
+ *
+ * A backend embeds struct store as its first member and fills a const
+ * struct store_ops. The generic writer (writer.c) batches submit jobs and
+ * hands each batch to ops->submit_batch inside one transaction.
+ */
+#ifndef TS_STORE_IMPL_H
+#define TS_STORE_IMPL_H
+
+#include <pthread.h>
+
+#include "store/store.h"
+
+struct store_ops {
+	const char *name;
+	void (*close)(struct store *s);
+	int (*schema_version)(struct store *s);
+	int (*org_put)(struct store *s, const struct store_org *org, struct ts_error *err);
+	int (*orgs_list)(struct store *s, json_t **out, struct ts_error *err);
+	int (*program_put)(struct store *s, const char *id, const char *spec_json, int64_t opens_at,
+			   int64_t closes_at, struct ts_error *err);
+	int (*programs_list)(struct store *s, json_t **out, struct ts_error *err);
+	int (*programs_version)(struct store *s, int64_t *out, struct ts_error *err);
+	int (*quota_taken)(struct store *s, json_t **out, struct ts_error *err);
+	int (*applicant_ensure)(struct store *s, const char *phone_bidx, const void *sealed, size_t len,
+				int64_t now, int64_t *id_out, struct ts_error *err);
+	int (*applicant_phone)(struct store *s, int64_t applicant, struct ts_buf *out, struct ts_error *err);
+	int (*code_create)(struct store *s, const char *phone_bidx, const char *purpose, const char *code_hash,
+			   int64_t now, const struct store_code_limits *lim, int64_t *retry_after_s,
+			   struct ts_error *err);
+	int (*code_consume)(struct store *s, const char *phone_bidx, const char *purpose,
+			    const char *code_hash, int64_t now, const struct store_code_limits *lim,
+			    struct ts_error *err);
+	int (*session_create)(struct store *s, const char *token_hash, const char *kind, int64_t subject,
+			      int64_t now, int64_t expires_at, struct ts_error *err);
+	int (*session_get)(struct store *s, const char *token_hash, int64_t now, int64_t idle_us,
+			   struct store_session *out, struct ts_error *err);
+	int (*session_delete)(struct store *s, const char *token_hash, struct ts_error *err);
+	int (*app_get)(struct store *s, int64_t id, struct store_app *out, struct ts_error *err);
+	int (*apps_by_applicant)(struct store *s, int64_t applicant, struct store_app **out, size_t *n,
+				 struct ts_error *err);
+	int (*app_history)(struct store *s, int64_t id, json_t **out, struct ts_error *err);
+	int (*person_history)(struct store *s, const char *id_bidx, const char *series, int64_t exclude_id,
+			      json_t **out, struct ts_error *err);
+	int (*app_update)(struct store *s, int64_t id, int64_t applicant, const char *fields_json,
+			  const void *secret, size_t secret_len, const char *id_bidx, const char *union_code,
+			  const char *actor, int64_t now, struct ts_error *err);
+	int (*app_transition)(struct store *s, int64_t id, const char *const *from, const char *to,
+			      const char *actor, const char *action, const char *reason,
+			      const char *detail_json, int64_t now, struct ts_error *err);
+	/* Runs the batch in one transaction: sets each job's rc/err/outputs.
+	 * Returns non-zero when the transaction as a whole failed (then every
+	 * job must be answered "unavailable"). */
+	int (*submit_batch)(struct store *s, struct submit_job **jobs, size_t n);
+	int (*ledger_each)(struct store *s, store_ledger_fn fn, void *ctx, struct ts_error *err);
+	int (*ledger_crosscheck)(struct store *s, int64_t *orphans, json_t **taken, struct ts_error *err);
+	int (*staff_add)(struct store *s, const char *username, const char *pw_hash, const char *org,
+			 const char *role, int64_t now, struct ts_error *err);
+	int (*draft_put)(struct store *s, int64_t applicant, const char *program, const char *json,
+			 int64_t now, struct ts_error *err);
+	int (*draft_get)(struct store *s, int64_t applicant, const char *program, char **out,
+			 int64_t *updated_at, struct ts_error *err);
+	int (*draft_delete)(struct store *s, int64_t applicant, const char *program, struct ts_error *err);
+	int (*check)(struct store *s, struct ts_error *err);
+};
+
+struct store_writer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct submit_job *head, *tail;
+	size_t depth;
+	bool running, stopping;
+	struct store_writer_stats stats;
+};
+
+struct store {
+	const struct store_ops *ops;
+	struct store_writer writer;
+};
+
+/* Backends. */
+int store_sqlite_open(const char *path, struct store **out, struct ts_error *err);
+
+/* writer.c */
+void store_writer_init(struct store_writer *w);
+void store_writer_stop(struct store *s);
+
+#endif
