@@ -185,6 +185,12 @@ void crypt_sms_code(char out[7])
 	snprintf(out, 7, "%06u", (unsigned)randombytes_uniform(1000000));
 }
 
+void crypt_wipe(void *p, size_t n)
+{
+	if (p && n)
+		sodium_memzero(p, n);
+}
+
 bool crypt_equal(const char *a, const char *b)
 {
 	size_t n = strlen(a);

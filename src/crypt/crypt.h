@@ -62,6 +62,8 @@ void crypt_token_hash(const char *token, char out[CRYPT_HEX_BYTES]);
 void crypt_sms_code(char out[7]);
 /* SHA-256 of bytes, hex. */
 void crypt_sha256_hex(const void *p, size_t n, char out[CRYPT_HEX_BYTES]);
+/* Overwrites memory with zeros in a way the compiler keeps. */
+void crypt_wipe(void *p, size_t n);
 /* Constant-time string equality. */
 bool crypt_equal(const char *a, const char *b);
 

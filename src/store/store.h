@@ -149,7 +149,7 @@ struct submit_job {
 	int year;
 	int64_t places;
 	int64_t applicant;
-	const char *phone_bidx, *id_bidx, *ledger_id, *union_code;
+	const char *id_bidx, *ledger_id, *union_code; /* one per applicant (phone) and per id_bidx in a group */
 	const char *fields_json;
 	const void *secret;
 	size_t secret_len;
@@ -166,6 +166,9 @@ struct submit_job {
 };
 /* Starts the writer thread. */
 int store_writer_start(struct store *s, struct ts_error *err) __attribute__((warn_unused_result));
+/* Lets the writer finish every queued job (each done() is called), then
+ * stops it. Submissions after this are not accepted. */
+void store_writer_drain(struct store *s);
 /* Queues a job; arrival order is the order of these calls. Never blocks on I/O. */
 void store_submit(struct store *s, struct submit_job *job);
 

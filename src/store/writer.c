@@ -137,3 +137,8 @@ void store_writer_stop(struct store *s)
 	pthread_join(w->thread, NULL);
 	w->running = false;
 }
+
+void store_writer_drain(struct store *s)
+{
+	store_writer_stop(s);
+}

@@ -982,9 +982,9 @@ static int submit_one(sqlite3 *db, struct submit_job *j, struct batch_cat *c, ch
 {
 	sqlite3_stmt *st = NULL;
 	int rc = prep(db, &st, err,
-		      "SELECT id, phone_bidx=?2 FROM applications WHERE grp=?1 AND active=1"
-		      " AND (phone_bidx=?2 OR id_bidx=?3) LIMIT 1",
-		      "ttt", j->group, j->phone_bidx, j->id_bidx);
+		      "SELECT id, applicant=?2 FROM applications WHERE grp=?1 AND active=1"
+		      " AND (applicant=?2 OR id_bidx=?3) LIMIT 1",
+		      "tit", j->group, j->applicant, j->id_bidx);
 	if (rc)
 		return rc;
 	int r = sqlite3_step(st);
@@ -1015,9 +1015,10 @@ static int submit_one(sqlite3 *db, struct submit_job *j, struct batch_cat *c, ch
 	rc = exec_p(db, err,
 		    "INSERT INTO applications(program,category,rank,grp,series,year,level,applicant,phone_bidx,"
 		    "id_bidx,union_code,status,active,fields,secret,receipt,submitted_at,updated_at)"
-		    " VALUES(?,?,?,?,?,?,?,?,?,?,?,'submitted',1,?,?,?,?,?)",
-		    "ttittiti" "ttttbtii", j->program, j->category, rank, j->group, j->series, (int64_t)j->year,
-		    j->level, j->applicant, j->phone_bidx, j->id_bidx, j->union_code, j->fields_json, j->secret,
+		    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,(SELECT phone_bidx FROM applicants WHERE id=?8),?9,?10,"
+		    "'submitted',1,?11,?12,?13,?14,?15)",
+		    "ttittiti" "tttbtii", j->program, j->category, rank, j->group, j->series, (int64_t)j->year,
+		    j->level, j->applicant, j->id_bidx, j->union_code, j->fields_json, j->secret,
 		    j->secret_len, hash, at, at);
 	if (rc)
 		return rc;

@@ -1,0 +1,55 @@
+/* api/api.h — the HTTP resources of Tisheng: requests in, domain and store
+ * calls, JSON out. No SQL here; HTTP details go through http/http.h. */
+#ifndef TS_API_H
+#define TS_API_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypt/crypt.h"
+#include "http/http.h"
+#include "notify/sms.h"
+#include "store/store.h"
+
+struct registry;
+
+#define API_OUTCOMES 9
+
+struct api_config {
+	unsigned ip_limit;          /* login requests per IP per minute; 0 = off */
+	int64_t applicant_idle_us;  /* session idle timeout */
+	int64_t applicant_ttl_us;   /* session absolute lifetime */
+	int64_t staff_idle_us;
+	int64_t staff_ttl_us;
+	struct store_code_limits codes;
+};
+
+struct api_ctx {
+	struct store *store;
+	struct crypt_keys keys;
+	struct sms_gateway *sms;
+	struct registry *reg;
+	struct http_server *http; /* set once the server runs (metrics) */
+	struct api_config cfg;
+	int64_t started_at;
+	_Atomic uint64_t outcomes[API_OUTCOMES]; /* submissions by outcome, for /metrics */
+};
+
+/* Defaults of api_config (the limits of the issue and of DESIGN.md). */
+void api_config_defaults(struct api_config *cfg);
+
+/* Creates the context: loads programs and orgs into the registry and starts
+ * its refresh thread. Takes ownership of nothing; store, sms must outlive it. */
+int api_ctx_init(struct api_ctx *ctx, struct store *store, const struct crypt_keys *keys,
+		 struct sms_gateway *sms, const struct api_config *cfg, struct ts_error *err)
+	__attribute__((warn_unused_result));
+void api_ctx_free(struct api_ctx *ctx);
+
+/* Appends the submissions-by-outcome counters in Prometheus text. */
+int api_outcomes_write(struct api_ctx *ctx, struct ts_buf *out) __attribute__((warn_unused_result));
+
+/* The route table. */
+const struct http_route *api_routes(size_t *n);
+
+#endif

@@ -1,0 +1,149 @@
+/* api/auth.c — applicant login by phone and SMS code. */
+#include "api/common.h"
+#include "api/handlers.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "domain/idnum.h"
+#include "domain/mask.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool ip_allowed(struct api_ctx *ctx, struct http_request *req, const char *bucket)
+{
+	if (http_rate_allow(http_req_server(req), http_req_client_ip(req), bucket, ctx->cfg.ip_limit))
+		return true;
+	http_add_header(req, "Retry-After", "60");
+	http_reply_error(req, 429, "rate_limited", "请求过于频繁，请稍后再试");
+	return false;
+}
+
+static const char *phone_of(struct http_request *req, json_t *body)
+{
+	static const char *const keys[] = {"phone", "code", NULL};
+	if (!api_only_keys(req, body, keys))
+		return NULL;
+	const char *phone = json_string_value(json_object_get(body, "phone"));
+	if (!phone || !phone_valid(phone)) {
+		api_reply_invalid(req, "请输入正确的11位手机号码",
+				  json_pack("[{s:s,s:s}]", "name", "phone", "message", "手机号码格式不正确"));
+		return NULL;
+	}
+	return phone;
+}
+
+void api_auth_sms_code(struct http_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	if (!ip_allowed(ctx, req, "login"))
+		return;
+	json_t *body = api_body_object(req);
+	if (!body)
+		return;
+	const char *phone = phone_of(req, body);
+	if (!phone) {
+		json_decref(body);
+		return;
+	}
+	char bidx[CRYPT_HEX_BYTES], code[7], code_hash[CRYPT_HEX_BYTES];
+	crypt_blind_index(&ctx->keys, "phone", phone, bidx);
+	crypt_sms_code(code);
+	crypt_code_hash(&ctx->keys, phone, code, code_hash);
+	int64_t now = ts_now_us(), retry = 0;
+	struct ts_error err;
+	int rc = store_code_create(ctx->store, bidx, "login", code_hash, now, &ctx->cfg.codes, &retry, &err);
+	if (rc == TS_ELIMIT) {
+		char ra[24];
+		snprintf(ra, sizeof(ra), "%lld", (long long)retry);
+		http_add_header(req, "Retry-After", ra);
+		api_reply_json(req, 429, json_pack("{s:{s:s,s:s,s:I}}", "error", "code", "rate_limited", "message",
+						   err.message, "retry_after", (json_int_t)retry));
+		json_decref(body);
+		return;
+	}
+	if (rc) {
+		api_reply_err(req, &err);
+		json_decref(body);
+		return;
+	}
+	char text[200];
+	snprintf(text, sizeof(text), "【职工提升补助】您的登录验证码为 %s，%d 分钟内有效。请勿告诉他人。", code,
+		 (int)(ctx->cfg.codes.ttl_us / (60 * TS_US_PER_SEC)));
+	if (sms_send(ctx->sms, phone, text, code, &err)) {
+		api_reply_err(req, &err);
+		json_decref(body);
+		return;
+	}
+	json_decref(body);
+	api_reply_json(req, 200, json_pack("{s:b,s:I}", "sent", 1, "retry_after",
+					   (json_int_t)(ctx->cfg.codes.min_interval_us / TS_US_PER_SEC)));
+}
+
+void api_auth_login(struct http_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	if (!ip_allowed(ctx, req, "login"))
+		return;
+	json_t *body = api_body_object(req);
+	if (!body)
+		return;
+	const char *phone = phone_of(req, body);
+	const char *code = json_string_value(json_object_get(body, "code"));
+	if (!phone)
+		goto out;
+	if (!code || strlen(code) != 6) {
+		http_reply_error(req, 401, "bad_code", "验证码错误或已失效，请重新获取");
+		goto out;
+	}
+	char bidx[CRYPT_HEX_BYTES], code_hash[CRYPT_HEX_BYTES];
+	crypt_blind_index(&ctx->keys, "phone", phone, bidx);
+	crypt_code_hash(&ctx->keys, phone, code, code_hash);
+	int64_t now = ts_now_us();
+	struct ts_error err;
+	int rc = store_code_consume(ctx->store, bidx, "login", code_hash, now, &ctx->cfg.codes, &err);
+	if (rc == TS_EAUTH) {
+		http_reply_error(req, 401, "bad_code", "验证码错误或已失效，请重新获取");
+		goto out;
+	}
+	if (rc) {
+		api_reply_err(req, &err);
+		goto out;
+	}
+	struct ts_buf sealed;
+	ts_buf_init(&sealed, 0);
+	int64_t applicant = 0;
+	rc = crypt_seal(&ctx->keys, "applicant.phone", phone, strlen(phone), &sealed);
+	if (!rc)
+		rc = store_applicant_ensure(ctx->store, bidx, sealed.ptr, sealed.len, now, &applicant, &err);
+	ts_buf_free(&sealed);
+	char token[CRYPT_TOKEN_BYTES], th[CRYPT_HEX_BYTES];
+	crypt_token_new(token);
+	crypt_token_hash(token, th);
+	if (!rc)
+		rc = store_session_create(ctx->store, th, "applicant", applicant, now, now + ctx->cfg.applicant_ttl_us,
+					  &err);
+	if (rc) {
+		api_reply_err(req, &err);
+		goto out;
+	}
+	api_set_session_cookie(req, token, ctx->cfg.applicant_ttl_us / TS_US_PER_SEC);
+	api_reply_json(req, 200, json_pack("{s:s,s:o}", "token", token, "expires_at",
+					   api_time(now + ctx->cfg.applicant_ttl_us)));
+out:
+	json_decref(body);
+}
+
+void api_auth_logout(struct http_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	const char *token = api_token(req);
+	if (token) {
+		char th[CRYPT_HEX_BYTES];
+		struct ts_error err;
+		crypt_token_hash(token, th);
+		if (store_session_delete(ctx->store, th, &err))
+			ts_log_warn("auth.logout", "session not deleted: %s", err.message);
+	}
+	api_set_session_cookie(req, "", 0);
+	http_reply(req, 204, NULL, NULL, 0);
+}

@@ -1,0 +1,37 @@
+/* api/common.h — helpers shared by the API resources (internal to api/). */
+#ifndef TS_API_COMMON_H
+#define TS_API_COMMON_H
+
+#include <jansson.h>
+
+#include "api/api.h"
+#include "api/registry.h"
+
+#define SESSION_COOKIE "__Host-tisheng"
+
+/* Replies with a JSON value (stolen) and status. */
+void api_reply_json(struct http_request *req, unsigned status, json_t *body);
+/* Replies with the error of `err`, mapping its status to HTTP. */
+void api_reply_err(struct http_request *req, const struct ts_error *err);
+/* Replies 422 {"error":{"code":"invalid","message","fields":[…]}} (fields stolen). */
+void api_reply_invalid(struct http_request *req, const char *message, json_t *fields);
+unsigned api_http_status(int ts_status);
+
+/* Parses the body as a JSON object; on failure replies 422 / 413 and returns NULL. */
+json_t *api_body_object(struct http_request *req);
+/* Replies 422 and returns false when obj has a key outside `allowed` (NULL-terminated). */
+bool api_only_keys(struct http_request *req, const json_t *obj, const char *const *allowed);
+
+/* The session token of the request (Bearer header or cookie), or NULL. */
+const char *api_token(struct http_request *req);
+/* Authenticates an applicant; on failure replies 401 and returns false. */
+bool api_auth_applicant(struct api_ctx *ctx, struct http_request *req, int64_t *applicant);
+/* Sets the session cookie on the coming reply. */
+void api_set_session_cookie(struct http_request *req, const char *token, int64_t max_age_s);
+
+/* Parses a positive decimal id; false if not one. */
+bool api_parse_id(const char *s, int64_t *out);
+/* ISO-8601 (+08:00) string of an instant, as a new JSON string. */
+json_t *api_time(int64_t us);
+
+#endif

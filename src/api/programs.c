@@ -1,0 +1,174 @@
+/* api/programs.c — programs with their remaining places, the union tree,
+ * the server clock, health and metrics. None of these touch the database on
+ * the request path: they read the registry and counters in memory. */
+#include "api/common.h"
+#include "api/handlers.h"
+#include "core/time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *window_state(const struct program_spec *s, int64_t now)
+{
+	if (now < s->opens_at)
+		return "not_open";
+	if (now >= s->closes_at)
+		return "closed";
+	return "open";
+}
+
+static json_t *program_json(const struct reg_program *p, int64_t now, bool full)
+{
+	const struct program_spec *s = p->spec;
+	json_t *cats = json_array();
+	for (size_t i = 0; i < s->ncats; i++) {
+		const struct category_def *c = &s->cats[i];
+		int64_t taken = registry_taken(p, i);
+		int64_t remaining = c->places - taken;
+		json_array_append_new(
+			cats, json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "code", c->code, "name", c->name, "level",
+					c->level, "amount_fen", (json_int_t)c->amount_fen, "cap", (json_int_t)c->cap,
+					"places", (json_int_t)c->places, "taken", (json_int_t)taken, "remaining",
+					(json_int_t)(remaining > 0 ? remaining : 0)));
+	}
+	json_t *o = json_pack("{s:s,s:s,s:i,s:o,s:o,s:s,s:o}", "id", s->id, "title", s->title, "year", s->year,
+			      "opens_at", api_time(s->opens_at), "closes_at", api_time(s->closes_at), "state",
+			      window_state(s, now), "categories", cats);
+	const char *keys[] = {"issuer", "department", "paper_deadline", "notice", "group"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *v = json_object_get(s->root, keys[i]);
+		if (v)
+			json_object_set(o, keys[i], v);
+	}
+	if (full) {
+		json_object_set(o, "form", json_object_get(s->root, "form"));
+		json_t *rules = json_array();
+		for (size_t i = 0; i < s->nrules; i++)
+			if (s->rules[i].message)
+				json_array_append_new(rules, json_string(s->rules[i].message));
+		json_object_set_new(o, "rules", rules);
+	}
+	return o;
+}
+
+/* Replies with JSON text, an ETag of it, and a one-second cache lifetime;
+ * 304 when the client already has it. */
+static void reply_cached(struct http_request *req, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	size_t n = strlen(s);
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	char etag[40];
+	snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long)h);
+	http_add_header(req, "ETag", etag);
+	http_add_header(req, "Cache-Control", "public, max-age=1");
+	const char *inm = http_req_header(req, "If-None-Match");
+	if (inm && strcmp(inm, etag) == 0) {
+		free(s);
+		http_reply(req, 304, NULL, NULL, 0);
+		return;
+	}
+	http_reply(req, 200, "application/json; charset=utf-8", s, n);
+}
+
+void api_programs_list(struct http_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	size_t n;
+	struct reg_program **all = registry_all(ctx->reg, &n);
+	int64_t now = ts_now_us();
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(arr, program_json(all[i], now, false));
+		registry_put(all[i]);
+	}
+	free(all);
+	reply_cached(req, json_pack("{s:o,s:o}", "programs", arr, "now", api_time(now)));
+}
+
+void api_program_get(struct http_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	struct reg_program *p = registry_get(ctx->reg, http_req_param(req, 0));
+	if (!p) {
+		http_reply_error(req, 404, "not_found", "找不到该申报项目");
+		return;
+	}
+	json_t *o = program_json(p, ts_now_us(), true);
+	registry_put(p);
+	reply_cached(req, o);
+}
+
+void api_orgs_list(struct http_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	size_t n;
+	char *s = registry_orgs_json(ctx->reg, &n);
+	http_add_header(req, "Cache-Control", "public, max-age=60");
+	http_reply(req, 200, "application/json; charset=utf-8", s, n);
+}
+
+void api_time_now(struct http_request *req, void *arg)
+{
+	int64_t now = ts_now_us();
+	api_reply_json(req, 200, json_pack("{s:o,s:I}", "now", api_time(now), "now_ms", (json_int_t)(now / 1000)));
+}
+
+void api_healthz(struct http_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	struct store_writer_stats st;
+	store_writer_stats(ctx->store, &st);
+	api_reply_json(req, 200, json_pack("{s:s,s:I,s:I}", "status", "ok", "uptime_s",
+					   (json_int_t)((ts_now_us() - ctx->started_at) / TS_US_PER_SEC), "queue",
+					   (json_int_t)st.queue_depth));
+}
+
+void api_metrics(struct http_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	struct ts_buf out;
+	ts_buf_init(&out, 0);
+	struct store_writer_stats st;
+	store_writer_stats(ctx->store, &st);
+	int rc = http_metrics_write(http_req_server(req), &out);
+	static const char *const bounds[] = {"1", "4", "16", "64", "256", "1024", "4096", "+Inf"};
+	uint64_t cum = 0;
+	if (!rc)
+		rc = ts_buf_printf(&out,
+				   "# HELP tisheng_writer_batch_size Submissions per writer transaction.\n"
+				   "# TYPE tisheng_writer_batch_size histogram\n");
+	for (int i = 0; i < 8 && !rc; i++) {
+		cum += st.batch_hist[i];
+		rc = ts_buf_printf(&out, "tisheng_writer_batch_size_bucket{le=\"%s\"} %llu\n", bounds[i],
+				   (unsigned long long)cum);
+	}
+	if (!rc)
+		rc = ts_buf_printf(&out,
+				   "tisheng_writer_batch_size_count %llu\ntisheng_writer_batch_size_sum %llu\n"
+				   "# HELP tisheng_writer_commit_seconds_total Time spent in writer transactions.\n"
+				   "# TYPE tisheng_writer_commit_seconds_total counter\n"
+				   "tisheng_writer_commit_seconds_total %.6f\n"
+				   "# HELP tisheng_writer_commit_failures_total Writer transactions that failed.\n"
+				   "# TYPE tisheng_writer_commit_failures_total counter\n"
+				   "tisheng_writer_commit_failures_total %llu\n"
+				   "# HELP tisheng_writer_queue_depth Submissions waiting for the writer.\n"
+				   "# TYPE tisheng_writer_queue_depth gauge\n"
+				   "tisheng_writer_queue_depth %llu\n",
+				   (unsigned long long)st.batches, (unsigned long long)st.jobs, st.commit_us_total / 1e6,
+				   (unsigned long long)st.commit_failures, (unsigned long long)st.queue_depth);
+	if (!rc)
+		rc = api_outcomes_write(ctx, &out);
+	if (rc) {
+		ts_buf_free(&out);
+		http_reply_error(req, 500, "internal", "指标输出失败");
+		return;
+	}
+	size_t n;
+	char *s = ts_buf_detach(&out, &n);
+	http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", s, n);
+}

@@ -1,0 +1,450 @@
+/* cli/commands.c — init, program, staff, org and ledger subcommands. */
+#include "cli/cli.h"
+#include "core/buf.h"
+#include "core/time.h"
+#include "crypt/crypt.h"
+#include "domain/ledger.h"
+#include "domain/spec.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+enum { OPT_DATA = 1000, OPT_STORE, OPT_DEMO, OPT_OPENS, OPT_CLOSES, OPT_ORG, OPT_ROLE, OPT_USER };
+
+static const struct option common_opts[] = {
+	{"data", required_argument, NULL, OPT_DATA},   {"store", required_argument, NULL, OPT_STORE},
+	{"demo", no_argument, NULL, OPT_DEMO},         {"opens", required_argument, NULL, OPT_OPENS},
+	{"closes", required_argument, NULL, OPT_CLOSES}, {"org", required_argument, NULL, OPT_ORG},
+	{"role", required_argument, NULL, OPT_ROLE},   {"username", required_argument, NULL, OPT_USER},
+	{NULL, 0, NULL, 0},
+};
+
+struct opts {
+	struct cli_common c;
+	bool demo;
+	const char *opens, *closes, *org, *role, *username;
+};
+
+/* Parses options in any order; positional arguments are left in pos[]. */
+static int parse(int argc, char **argv, struct opts *o, char **pos, int maxpos, int *npos)
+{
+	memset(o, 0, sizeof(*o));
+	o->c.data_dir = cli_default_data();
+	*npos = 0;
+	optind = 1;
+	opterr = 0;
+	for (;;) {
+		int idx = 0;
+		int c = getopt_long(argc, argv, "-", common_opts, &idx);
+		if (c == -1)
+			break;
+		switch (c) {
+		case 1:
+			if (*npos == maxpos) {
+				cli_fail("多余的参数：%s", optarg);
+				return 2;
+			}
+			pos[(*npos)++] = optarg;
+			break;
+		case OPT_DATA: o->c.data_dir = optarg; break;
+		case OPT_STORE: o->c.store = optarg; break;
+		case OPT_DEMO: o->demo = true; break;
+		case OPT_OPENS: o->opens = optarg; break;
+		case OPT_CLOSES: o->closes = optarg; break;
+		case OPT_ORG: o->org = optarg; break;
+		case OPT_ROLE: o->role = optarg; break;
+		case OPT_USER: o->username = optarg; break;
+		default:
+			cli_fail("无法识别的选项：%s", argv[optind - 1]);
+			return 2;
+		}
+	}
+	return 0;
+}
+
+static struct store *open_store(const struct cli_common *c)
+{
+	struct store *s = NULL;
+	struct ts_error err;
+	if (store_open(c->store, c->data_dir, &s, &err)) {
+		cli_fail("无法打开数据库：%s", err.message);
+		return NULL;
+	}
+	return s;
+}
+
+/* ---- loading files ---- */
+
+static int load_orgs_file(struct store *s, const char *path, int *count)
+{
+	json_error_t je;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		cli_fail("%s：不是有效的 JSON（第 %d 行：%s）", path, je.line, je.text);
+		return 1;
+	}
+	json_t *orgs = json_object_get(root, "orgs");
+	if (!json_is_array(orgs)) {
+		cli_fail("%s：应为 {\"orgs\":[…]}", path);
+		json_decref(root);
+		return 1;
+	}
+	static const char *const levels[] = {"province", "prefecture", "industry", "county", "base"};
+	size_t i;
+	json_t *o;
+	int rc = 0;
+	json_array_foreach(orgs, i, o)
+	{
+		struct store_org org = {
+			.code = json_string_value(json_object_get(o, "code")),
+			.name = json_string_value(json_object_get(o, "name")),
+			.level = json_string_value(json_object_get(o, "level")),
+			.parent = json_string_value(json_object_get(o, "parent")),
+		};
+		bool level_ok = false;
+		for (size_t l = 0; org.level && l < 5; l++)
+			level_ok |= strcmp(org.level, levels[l]) == 0;
+		if (!org.code || !org.name || !level_ok) {
+			cli_fail("%s：第 %zu 个组织缺少 code/name 或 level 不正确", path, i + 1);
+			rc = 1;
+			break;
+		}
+		struct ts_error err;
+		if (store_org_put(s, &org, &err)) {
+			cli_fail("保存组织 %s 失败：%s", org.code, err.message);
+			rc = 1;
+			break;
+		}
+	}
+	if (!rc)
+		*count = (int)json_array_size(orgs);
+	json_decref(root);
+	return rc;
+}
+
+/* Loads a program file, moving its window when opens/closes are given. */
+static int load_program_file(struct store *s, const char *path, const char *opens, const char *closes,
+			     bool quiet)
+{
+	json_error_t je;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		cli_fail("%s：不是有效的 JSON（第 %d 行：%s）", path, je.line, je.text);
+		return 1;
+	}
+	int64_t now = ts_now_us();
+	const char *names[2] = {"opens_at", "closes_at"};
+	const char *vals[2] = {opens, closes};
+	for (int i = 0; i < 2; i++) {
+		if (!vals[i])
+			continue;
+		int64_t t;
+		if (ts_time_parse(vals[i], now, &t)) {
+			cli_fail("--%s：时间格式不正确：%s（应为 ISO-8601 带时区、now 或 now+Ns）",
+				 i ? "closes" : "opens", vals[i]);
+			json_decref(root);
+			return 2;
+		}
+		char iso[40];
+		ts_time_format(t, iso, sizeof(iso));
+		json_object_set_new(root, names[i], json_string(iso));
+	}
+	struct program_spec *spec = NULL;
+	struct ts_error err;
+	if (spec_parse(root, &spec, &err)) {
+		cli_fail("%s：项目定义有误：%s", path, err.message);
+		json_decref(root);
+		return 1;
+	}
+	char *text = json_dumps(root, JSON_COMPACT);
+	int rc = store_program_put(s, spec->id, text, spec->opens_at, spec->closes_at, &err);
+	free(text);
+	if (rc) {
+		cli_fail("保存项目失败：%s", err.message);
+	} else if (!quiet) {
+		char o[32], c[32];
+		ts_time_format_local(spec->opens_at, o, sizeof(o));
+		ts_time_format_local(spec->closes_at, c, sizeof(c));
+		printf("已载入项目 %s（%s），申报时间 %s 至 %s（北京时间）\n", spec->id, spec->title, o, c);
+	}
+	spec_free(spec);
+	json_decref(root);
+	return rc ? 1 : 0;
+}
+
+/* ---- init ---- */
+
+static const struct {
+	const char *username, *org, *role, *desc;
+} demo_staff[] = {
+	{"admin", "yn", "admin", "云南省总工会 管理员"},
+	{"yn-reviewer", "yn", "reviewer", "云南省总工会 审核人员"},
+	{"km-reviewer", "yn-5301", "reviewer", "昆明市总工会 复核人员"},
+	{"finance", "yn", "finance", "云南省总工会 财务"},
+	{"auditor", "yn", "auditor", "云南省总工会 审计"},
+};
+#define DEMO_PASSWORD "Tisheng@2022"
+
+static int init_demo(struct store *s, const char *data_dir)
+{
+	const char *share = cli_share_dir();
+	char path[4200];
+	int n1 = 0, n2 = 0;
+	snprintf(path, sizeof(path), "%s/data/orgs-yunnan.json", share);
+	if (load_orgs_file(s, path, &n1))
+		return 1;
+	snprintf(path, sizeof(path), "%s/data/orgs-demo.json", share);
+	if (load_orgs_file(s, path, &n2))
+		return 1;
+	const char *progs[] = {"yn2022-skill", "yn2022-edu"};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/programs/%s.json", share, progs[i]);
+		if (load_program_file(s, path, "now-60s", "now+604800s", true))
+			return 1;
+	}
+	for (size_t i = 0; i < sizeof(demo_staff) / sizeof(demo_staff[0]); i++) {
+		char hash[256];
+		struct ts_error err;
+		if (crypt_password_hash(DEMO_PASSWORD, hash, sizeof(hash)) ||
+		    store_staff_add(s, demo_staff[i].username, hash, demo_staff[i].org, demo_staff[i].role,
+				    ts_now_us(), &err)) {
+			cli_fail("创建演示账号失败");
+			return 1;
+		}
+	}
+	printf("演示数据已载入：工会组织 %d 个；项目 yn2022-skill（技能等级晋升补助）、yn2022-edu（学历提升补助），"
+	       "申报窗口已移到现在开放，为期 7 天。\n",
+	       n1 + n2);
+	printf("\n启动：build/tisheng serve --data %s --listen 127.0.0.1:8080 --sms file:%s/sms.jsonl\n", data_dir,
+	       data_dir);
+	printf("申报人（手机）：打开 http://127.0.0.1:8080/ ，输入手机号获取验证码；验证码写在 %s/sms.jsonl。\n",
+	       data_dir);
+	printf("工作人员账号（密码均为 %s）：\n", DEMO_PASSWORD);
+	for (size_t i = 0; i < sizeof(demo_staff) / sizeof(demo_staff[0]); i++)
+		printf("  %-12s %s（%s）\n", demo_staff[i].username, demo_staff[i].desc, demo_staff[i].role);
+	return 0;
+}
+
+int cli_init(int argc, char **argv)
+{
+	struct opts o;
+	char *pos[1];
+	int npos, rc = parse(argc, argv, &o, pos, 0, &npos);
+	if (rc)
+		return rc;
+	if (mkdir(o.c.data_dir, 0700) != 0 && errno != EEXIST) {
+		cli_fail("无法创建数据目录 %s：%s", o.c.data_dir, strerror(errno));
+		return 1;
+	}
+	struct ts_error err;
+	if (crypt_keys_create(o.c.data_dir, &err)) {
+		cli_fail("%s", err.message);
+		return 1;
+	}
+	struct store *s = open_store(&o.c);
+	if (!s)
+		return 1;
+	printf("数据目录已创建：%s（数据库结构版本 %d，密钥 %s/keys/master.key，权限 0600）\n", o.c.data_dir,
+	       store_schema_version(s), o.c.data_dir);
+	rc = o.demo ? init_demo(s, o.c.data_dir) : 0;
+	store_close(s);
+	return rc;
+}
+
+/* ---- program, org, staff ---- */
+
+int cli_program(int argc, char **argv)
+{
+	struct opts o;
+	char *pos[2];
+	int npos, rc = parse(argc, argv, &o, pos, 2, &npos);
+	if (rc)
+		return rc;
+	if (npos != 2 || strcmp(pos[0], "load") != 0) {
+		cli_fail("用法：tisheng program load FILE --data DIR [--opens T] [--closes T]");
+		return 2;
+	}
+	struct store *s = open_store(&o.c);
+	if (!s)
+		return 1;
+	rc = load_program_file(s, pos[1], o.opens, o.closes, false);
+	store_close(s);
+	return rc;
+}
+
+int cli_org(int argc, char **argv)
+{
+	struct opts o;
+	char *pos[2];
+	int npos, rc = parse(argc, argv, &o, pos, 2, &npos);
+	if (rc)
+		return rc;
+	if (npos != 2 || strcmp(pos[0], "import") != 0) {
+		cli_fail("用法：tisheng org import FILE --data DIR");
+		return 2;
+	}
+	struct store *s = open_store(&o.c);
+	if (!s)
+		return 1;
+	int n = 0;
+	rc = load_orgs_file(s, pos[1], &n);
+	if (!rc)
+		printf("已导入工会组织 %d 个\n", n);
+	store_close(s);
+	return rc;
+}
+
+static bool org_known(struct store *s, const char *code)
+{
+	json_t *orgs = NULL;
+	struct ts_error err;
+	if (store_orgs_list(s, &orgs, &err))
+		return false;
+	bool found = false;
+	size_t i;
+	json_t *o;
+	json_array_foreach(json_object_get(orgs, "orgs"), i, o)
+	{
+		if (strcmp(json_string_value(json_object_get(o, "code")), code) == 0)
+			found = true;
+	}
+	json_decref(orgs);
+	return found;
+}
+
+int cli_staff(int argc, char **argv)
+{
+	struct opts o;
+	char *pos[1];
+	int npos, rc = parse(argc, argv, &o, pos, 1, &npos);
+	if (rc)
+		return rc;
+	if (npos != 1 || strcmp(pos[0], "add") != 0 || !o.org || !o.role || !o.username) {
+		cli_fail("用法：tisheng staff add --data DIR --org CODE --role reviewer|admin|finance|auditor --username U"
+			 "（密码从标准输入读取）");
+		return 2;
+	}
+	static const char *const roles[] = {"reviewer", "admin", "finance", "auditor"};
+	bool role_ok = false;
+	for (size_t i = 0; i < 4; i++)
+		role_ok |= strcmp(o.role, roles[i]) == 0;
+	if (!role_ok) {
+		cli_fail("角色应为 reviewer、admin、finance 或 auditor：%s", o.role);
+		return 2;
+	}
+	if (strlen(o.username) < 2 || strlen(o.username) > 64) {
+		cli_fail("用户名长度应为 2–64");
+		return 2;
+	}
+	char pw[512];
+	if (!fgets(pw, sizeof(pw), stdin)) {
+		cli_fail("请从标准输入提供密码");
+		return 2;
+	}
+	pw[strcspn(pw, "\r\n")] = '\0';
+	if (strlen(pw) < 8) {
+		crypt_wipe(pw, sizeof(pw));
+		cli_fail("密码至少 8 位");
+		return 2;
+	}
+	struct store *s = open_store(&o.c);
+	if (!s) {
+		crypt_wipe(pw, sizeof(pw));
+		return 1;
+	}
+	char hash[256];
+	struct ts_error err;
+	rc = 0;
+	if (!org_known(s, o.org)) {
+		cli_fail("找不到工会组织 %s", o.org);
+		rc = 1;
+	} else if (crypt_password_hash(pw, hash, sizeof(hash))) {
+		cli_fail("密码哈希失败");
+		rc = 1;
+	} else if (store_staff_add(s, o.username, hash, o.org, o.role, ts_now_us(), &err)) {
+		cli_fail("保存账号失败：%s", err.message);
+		rc = 1;
+	} else {
+		printf("已添加工作人员 %s（%s，%s）\n", o.username, o.role, o.org);
+	}
+	crypt_wipe(pw, sizeof(pw));
+	store_close(s);
+	return rc;
+}
+
+/* ---- ledger ---- */
+
+struct verify_ctx {
+	struct ledger_verifier v;
+	struct ts_error err;
+};
+
+static int verify_one(void *arg, const struct ledger_entry *e)
+{
+	struct verify_ctx *vc = arg;
+	return ledger_verifier_step(&vc->v, e, &vc->err) ? 1 : 0;
+}
+
+int cli_ledger(int argc, char **argv)
+{
+	struct opts o;
+	char *pos[1];
+	int npos, rc = parse(argc, argv, &o, pos, 1, &npos);
+	if (rc)
+		return rc;
+	if (npos != 1 || strcmp(pos[0], "verify") != 0) {
+		cli_fail("用法：tisheng ledger verify --data DIR");
+		return 2;
+	}
+	struct store *s = open_store(&o.c);
+	if (!s)
+		return 1;
+	struct verify_ctx vc;
+	ledger_verifier_init(&vc.v);
+	ts_error_clear(&vc.err);
+	struct ts_error err;
+	int64_t orphans = 0;
+	json_t *taken = NULL;
+	rc = store_ledger_each(s, verify_one, &vc, &err);
+	if (rc == 1) {
+		cli_fail("账本校验失败：%s", vc.err.message);
+	} else if (rc) {
+		cli_fail("无法读取账本：%s", err.message);
+	} else if (store_ledger_crosscheck(s, &orphans, &taken, &err)) {
+		cli_fail("无法核对申报记录：%s", err.message);
+		rc = 1;
+	} else if (orphans) {
+		cli_fail("账本校验失败：%lld 条申报在账本中没有对应记录（账本记录被删除或改动）", (long long)orphans);
+		rc = 1;
+	} else {
+		const char *key;
+		json_t *v;
+		json_object_foreach(taken, key, v)
+		{
+			char prog[128];
+			snprintf(prog, sizeof(prog), "%s", key);
+			char *slash = strchr(prog, '/');
+			if (!slash)
+				continue;
+			*slash = '\0';
+			int64_t last = ledger_verifier_rank(&vc.v, prog, slash + 1);
+			if (last != json_integer_value(v)) {
+				cli_fail("账本校验失败：%s 已发放序号 %lld 个，账本中为 %lld 个（账本末尾记录缺失）", key,
+					 (long long)json_integer_value(v), (long long)last);
+				rc = 1;
+			}
+		}
+	}
+	if (!rc)
+		printf("账本校验通过：%lld 条记录，链头 %s\n", (long long)vc.v.count, vc.v.last_hash);
+	json_decref(taken);
+	ledger_verifier_free(&vc.v);
+	store_close(s);
+	return rc ? 1 : 0;
+}

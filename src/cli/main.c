@@ -1,0 +1,115 @@
+/* cli/main.c — `tisheng` entry point: picks the subcommand. */
+#include "cli/cli.h"
+#include "core/time.h"
+#include "crypt/crypt.h"
+
+#include <curl/curl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+	fputs("用法 / usage: tisheng COMMAND [OPTIONS]\n"
+	      "  init    --data DIR [--demo]              创建数据目录（--demo 载入云南演示数据）\n"
+	      "  program load FILE --data DIR [--opens T] [--closes T]   载入或更新申报项目\n"
+	      "  staff add --data DIR --org CODE --role ROLE --username U  （密码从标准输入读取）\n"
+	      "  org import FILE --data DIR               导入工会组织树\n"
+	      "  serve   --data DIR [--listen ADDR:PORT] [--sms file:PATH] [--ip-limit N] [--web DIR]\n"
+	      "  ledger verify --data DIR                 校验申报账本\n"
+	      "Every command that opens the database accepts --store sqlite:PATH.\n"
+	      "Without --data, $TISHENG_DATA, then ./data is used.\n",
+	      f);
+}
+
+void cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("tisheng: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+const char *cli_default_data(void)
+{
+	const char *e = getenv("TISHENG_DATA");
+	return e && *e ? e : "./data";
+}
+
+static char share_dir[PATH_MAX];
+
+static bool has_programs(const char *dir)
+{
+	char p[PATH_MAX + 64];
+	snprintf(p, sizeof(p), "%s/programs/yn2022-skill.json", dir);
+	return access(p, R_OK) == 0;
+}
+
+const char *cli_share_dir(void)
+{
+	if (share_dir[0])
+		return share_dir;
+	const char *e = getenv("TISHENG_SHARE");
+	if (e && *e && has_programs(e)) {
+		snprintf(share_dir, sizeof(share_dir), "%s", e);
+		return share_dir;
+	}
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		for (int up = 0; up < 4; up++) {
+			char *slash = strrchr(exe, '/');
+			if (!slash || slash == exe)
+				break;
+			*slash = '\0';
+			if (has_programs(exe)) {
+				snprintf(share_dir, sizeof(share_dir), "%s", exe);
+				return share_dir;
+			}
+		}
+	}
+	snprintf(share_dir, sizeof(share_dir), ".");
+	return share_dir;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (crypt_init() != 0) {
+		cli_fail("libsodium 初始化失败");
+		return 1;
+	}
+	ts_clock_init();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	const char *cmd = argv[1];
+	int rc;
+	if (strcmp(cmd, "init") == 0)
+		rc = cli_init(argc - 1, argv + 1);
+	else if (strcmp(cmd, "program") == 0)
+		rc = cli_program(argc - 1, argv + 1);
+	else if (strcmp(cmd, "staff") == 0)
+		rc = cli_staff(argc - 1, argv + 1);
+	else if (strcmp(cmd, "org") == 0)
+		rc = cli_org(argc - 1, argv + 1);
+	else if (strcmp(cmd, "serve") == 0)
+		rc = cli_serve(argc - 1, argv + 1);
+	else if (strcmp(cmd, "ledger") == 0)
+		rc = cli_ledger(argc - 1, argv + 1);
+	else {
+		cli_fail("未知命令 \"%s\"", cmd);
+		usage(stderr);
+		rc = 2;
+	}
+	curl_global_cleanup();
+	return rc;
+}
