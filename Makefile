@@ -44,14 +44,20 @@ $(BUILD)/libtisheng.a: $(LIB_OBJS)
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+	@echo "  CC    $<"
+	@$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtisheng.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(BUILD)/libtisheng.a $(PKG_LIBS) -lcmocka $(LDFLAGS_ALL)
+	@echo "  TEST  $<"
+	@$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(BUILD)/libtisheng.a $(PKG_LIBS) -lcmocka $(LDFLAGS_ALL)
 
 # Unit tests (cmocka) then API tests (node's test runner against a real server).
 check: check-unit check-api
+
+export LSAN_OPTIONS ?= suppressions=$(abspath tests/lsan.supp):print_suppressions=0
+export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
 check-unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done

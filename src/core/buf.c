@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/mem.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
