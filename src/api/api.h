@@ -3,9 +3,13 @@
 #ifndef TS_API_H
 #define TS_API_H
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "crypt/crypt.h"
 #include "http/http.h"
@@ -23,6 +27,8 @@ struct api_config {
 	int64_t staff_idle_us;
 	int64_t staff_ttl_us;
 	struct store_code_limits codes;
+	const char *calendar_path; /* data/holidays.json, may be NULL */
+	bool test_clock;           /* POST /api/v1/admin/clock moves the clock (tests only) */
 };
 
 struct api_ctx {
@@ -33,7 +39,13 @@ struct api_ctx {
 	struct http_server *http; /* set once the server runs (metrics) */
 	struct api_config cfg;
 	int64_t started_at;
+	json_t *calendar;         /* data/holidays.json: {"holidays":[…],"workdays":[…]} (owned) */
+	char dummy_hash[160];     /* argon2id of nothing: unknown usernames cost the same time */
 	_Atomic uint64_t outcomes[API_OUTCOMES]; /* submissions by outcome, for /metrics */
+	pthread_t janitor;
+	pthread_mutex_t janitor_mu;
+	pthread_cond_t janitor_cv;
+	bool janitor_running, janitor_stopping;
 };
 
 /* Defaults of api_config (the limits of the issue and of DESIGN.md). */

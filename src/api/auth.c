@@ -20,7 +20,7 @@ static bool ip_allowed(struct api_ctx *ctx, struct http_request *req, const char
 
 static const char *phone_of(struct http_request *req, json_t *body)
 {
-	static const char *const keys[] = {"phone", "code", NULL};
+	static const char *const keys[] = {"phone", "code", "purpose", NULL};
 	if (!api_only_keys(req, body, keys))
 		return NULL;
 	const char *phone = json_string_value(json_object_get(body, "phone"));
@@ -45,13 +45,22 @@ void api_auth_sms_code(struct http_request *req, void *arg)
 		json_decref(body);
 		return;
 	}
+	const char *purpose = json_string_value(json_object_get(body, "purpose"));
+	if (!purpose)
+		purpose = "login";
+	if (strcmp(purpose, "login") != 0 && strcmp(purpose, "objection") != 0) {
+		api_reply_invalid(req, "purpose 应为 login 或 objection",
+				  json_pack("[{s:s,s:s}]", "name", "purpose", "message", "取值不正确"));
+		json_decref(body);
+		return;
+	}
 	char bidx[CRYPT_HEX_BYTES], code[7], code_hash[CRYPT_HEX_BYTES];
 	crypt_blind_index(&ctx->keys, "phone", phone, bidx);
 	crypt_sms_code(code);
 	crypt_code_hash(&ctx->keys, phone, code, code_hash);
 	int64_t now = ts_now_us(), retry = 0;
 	struct ts_error err;
-	int rc = store_code_create(ctx->store, bidx, "login", code_hash, now, &ctx->cfg.codes, &retry, &err);
+	int rc = store_code_create(ctx->store, bidx, purpose, code_hash, now, &ctx->cfg.codes, &retry, &err);
 	if (rc == TS_ELIMIT) {
 		char ra[24];
 		snprintf(ra, sizeof(ra), "%lld", (long long)retry);
@@ -67,7 +76,8 @@ void api_auth_sms_code(struct http_request *req, void *arg)
 		return;
 	}
 	char text[200];
-	snprintf(text, sizeof(text), "【职工提升补助】您的登录验证码为 %s，%d 分钟内有效。请勿告诉他人。", code,
+	snprintf(text, sizeof(text), "【职工提升补助】您的%s验证码为 %s，%d 分钟内有效。请勿告诉他人。",
+		 strcmp(purpose, "login") == 0 ? "登录" : "异议核验", code,
 		 (int)(ctx->cfg.codes.ttl_us / (60 * TS_US_PER_SEC)));
 	if (sms_send(ctx->sms, phone, text, code, &err)) {
 		api_reply_err(req, &err);

@@ -29,6 +29,23 @@ bool api_auth_applicant(struct api_ctx *ctx, struct http_request *req, int64_t *
 /* Sets the session cookie on the coming reply. */
 void api_set_session_cookie(struct http_request *req, const char *token, int64_t max_age_s);
 
+/* The staff member behind a request. */
+struct staff_ctx {
+	int64_t id;
+	char username[72];
+	char org[64];
+	char org_level[16];
+	char role[16];
+	bool totp_enabled;
+};
+/* Authenticates a staff member; on failure replies 401 and returns false. */
+bool api_auth_staff(struct api_ctx *ctx, struct http_request *req, struct staff_ctx *out);
+/* Replies 403 and returns false unless the staff member has one of the roles (NULL-terminated). */
+bool api_require_role(struct http_request *req, const struct staff_ctx *st, const char *const *roles);
+/* Appends to the audit log (detail stolen, may be NULL); logs on failure. */
+void api_audit(struct api_ctx *ctx, struct http_request *req, const struct staff_ctx *st, const char *action,
+	       const char *target, const char *reason, json_t *detail);
+
 /* Parses a positive decimal id; false if not one. */
 bool api_parse_id(const char *s, int64_t *out);
 /* ISO-8601 (+08:00) string of an instant, as a new JSON string. */

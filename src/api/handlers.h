@@ -26,4 +26,32 @@ void api_draft_get(struct http_request *req, void *ctx);
 void api_draft_put(struct http_request *req, void *ctx);
 void api_draft_delete(struct http_request *req, void *ctx);
 
+void api_app_resubmit(struct http_request *req, void *ctx);
+
+void api_staff_login(struct http_request *req, void *ctx);
+void api_staff_me(struct http_request *req, void *ctx);
+void api_staff_totp_setup(struct http_request *req, void *ctx);
+void api_staff_totp_enable(struct http_request *req, void *ctx);
+
+void api_review_list(struct http_request *req, void *ctx);
+void api_review_get(struct http_request *req, void *ctx);
+void api_review_decide(struct http_request *req, void *ctx);
+void api_review_batch(struct http_request *req, void *ctx);
+void api_review_approve(struct http_request *req, void *ctx);
+
+void api_publicity_create(struct http_request *req, void *ctx);
+void api_publicity_list(struct http_request *req, void *ctx);
+void api_publicity_get(struct http_request *req, void *ctx);
+void api_publicity_close(struct http_request *req, void *ctx);
+void api_public_publicity(struct http_request *req, void *ctx);
+void api_public_publicity_page(struct http_request *req, void *ctx);
+void api_public_objection(struct http_request *req, void *ctx);
+void api_objection_investigate(struct http_request *req, void *ctx);
+
+void api_export_summary(struct http_request *req, void *ctx);
+void api_export_letter(struct http_request *req, void *ctx);
+void api_export_approved(struct http_request *req, void *ctx);
+void api_audit_list(struct http_request *req, void *ctx);
+void api_admin_clock(struct http_request *req, void *ctx);
+
 #endif

@@ -2,6 +2,7 @@
 #include "api/registry.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "domain/review.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -306,4 +307,35 @@ char *registry_orgs_json(struct registry *reg, size_t *len)
 	pthread_rwlock_unlock(&reg->lock);
 	*len = strlen(s);
 	return s;
+}
+
+bool registry_org_lookup(void *arg, const char *code, char *parent, size_t pn, char *level, size_t ln)
+{
+	struct registry *reg = arg;
+	pthread_rwlock_rdlock(&reg->lock);
+	const json_t *o = json_object_get(reg->orgs_by_code, code);
+	if (o) {
+		const char *p = json_string_value(json_object_get(o, "parent"));
+		snprintf(parent, pn, "%s", p ? p : "");
+		snprintf(level, ln, "%s", json_string_value(json_object_get(o, "level")));
+	}
+	pthread_rwlock_unlock(&reg->lock);
+	return o != NULL;
+}
+
+json_t *registry_subtree(struct registry *reg, const char *root)
+{
+	json_t *codes = json_array();
+	pthread_rwlock_rdlock(&reg->lock);
+	json_t *all = json_deep_copy(reg->orgs_by_code);
+	pthread_rwlock_unlock(&reg->lock);
+	const char *code;
+	json_t *o;
+	json_object_foreach(all, code, o)
+	{
+		if (review_in_subtree(root, code, registry_org_lookup, reg))
+			json_array_append_new(codes, json_string(code));
+	}
+	json_decref(all);
+	return codes;
 }

@@ -44,6 +44,10 @@ bool registry_org_exists(void *reg, const char *code);
 /* The org object {code,name,level,parent} (borrowed until the next refresh
  * — copy what you keep), or NULL. */
 const char *registry_org_name(struct registry *reg, const char *code, char *out, size_t n);
+/* The org_lookup_fn of domain/review.h over the registry's union tree. */
+bool registry_org_lookup(void *reg, const char *code, char *parent, size_t pn, char *level, size_t ln);
+/* The codes of `root` and every union below it (new reference). */
+json_t *registry_subtree(struct registry *reg, const char *root);
 /* {"orgs":[…]} as compact JSON text, prepared once per refresh. Caller frees. */
 char *registry_orgs_json(struct registry *reg, size_t *len);
 

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { O_DATA = 1000, O_STORE, O_LISTEN, O_SMS, O_IPLIMIT, O_WEB, O_THREADS, O_CONNS };
+enum { O_DATA = 1000, O_STORE, O_LISTEN, O_SMS, O_IPLIMIT, O_WEB, O_THREADS, O_CONNS, O_TESTCLOCK };
 
 static bool parse_uint(const char *s, unsigned max, unsigned *out)
 {
@@ -44,6 +44,7 @@ int cli_serve(int argc, char **argv)
 		{"listen", required_argument, NULL, O_LISTEN}, {"sms", required_argument, NULL, O_SMS},
 		{"ip-limit", required_argument, NULL, O_IPLIMIT}, {"web", required_argument, NULL, O_WEB},
 		{"threads", required_argument, NULL, O_THREADS}, {"max-connections", required_argument, NULL, O_CONNS},
+		{"test-clock", no_argument, NULL, O_TESTCLOCK},
 		{NULL, 0, NULL, 0},
 	};
 	const char *data = cli_default_data(), *store_url = NULL, *listen = "127.0.0.1:8080", *sms_spec = "log",
@@ -61,6 +62,7 @@ int cli_serve(int argc, char **argv)
 		case O_LISTEN: listen = optarg; break;
 		case O_SMS: sms_spec = optarg; break;
 		case O_WEB: web = optarg; break;
+		case O_TESTCLOCK: cfg.test_clock = true; break;
 		case O_IPLIMIT:
 			if (!parse_uint(optarg, 1000000, &cfg.ip_limit)) {
 				cli_fail("--ip-limit 应为非负整数（每分钟请求数，0 为不限）");
@@ -118,6 +120,9 @@ int cli_serve(int argc, char **argv)
 		cli_fail("%s", err.message);
 		goto out;
 	}
+	char calendar[PATH_MAX];
+	snprintf(calendar, sizeof(calendar), "%s/data/holidays.json", cli_share_dir());
+	cfg.calendar_path = calendar;
 	if (api_ctx_init(&ctx, store, &keys, sms, &cfg, &err)) {
 		cli_fail("%s", err.message);
 		goto out;

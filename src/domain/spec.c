@@ -263,6 +263,128 @@ static int parse_print(const json_t *p, struct ts_error *err)
 	return 0;
 }
 
+static int parse_stage(const json_t *st, size_t i, struct stage_def *out, struct ts_error *err)
+{
+	static const char *const keys[] = {"key", "name", "kind", "levels", "days", "day_kind", "pass_status", NULL};
+	static const char *const levels[] = {"province", "prefecture", "industry", "county", "base"};
+	char where[64];
+	snprintf(where, sizeof(where), "review.stages[%zu]", i);
+	if (!json_is_object(st))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s：必须是对象", where);
+	if (!only_keys(st, keys, where, err))
+		return TS_EINVAL;
+	out->key = req_str(st, "key", where, err);
+	out->name = out->key ? req_str(st, "name", where, err) : NULL;
+	out->pass_status = out->name ? req_str(st, "pass_status", where, err) : NULL;
+	const char *kind = out->pass_status ? req_str(st, "kind", where, err) : NULL;
+	if (!kind)
+		return TS_EINVAL;
+	if (strcmp(kind, "review") == 0)
+		out->kind = STAGE_REVIEW;
+	else if (strcmp(kind, "publicity") == 0)
+		out->kind = STAGE_PUBLICITY;
+	else if (strcmp(kind, "approval") == 0)
+		out->kind = STAGE_APPROVAL;
+	else
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.kind：应为 review、publicity 或 approval", where);
+	if (!ident_ok(out->pass_status, "_", 30))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.pass_status：只能用小写字母、数字和 _", where);
+	static const char *const reserved[] = {"submitted", "returned", "rejected", "abandoned", "withdrawn",
+					       "cancelled", "paid", NULL};
+	for (const char *const *r = reserved; *r; r++)
+		if (strcmp(*r, out->pass_status) == 0)
+			return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.pass_status：不能使用保留状态 %s", where, *r);
+	out->levels = json_object_get(st, "levels");
+	if (!json_is_array(out->levels) || json_array_size(out->levels) == 0)
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.levels：必须是非空数组", where);
+	size_t j;
+	json_t *l;
+	json_array_foreach(out->levels, j, l)
+	{
+		bool ok = false;
+		for (size_t k = 0; json_is_string(l) && k < 5; k++)
+			ok |= strcmp(json_string_value(l), levels[k]) == 0;
+		if (!ok)
+			return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.levels[%zu]：未知的工会层级", where, j);
+	}
+	const json_t *days = json_object_get(st, "days");
+	out->days = json_is_integer(days) ? (int)json_integer_value(days) : 0;
+	if (out->kind == STAGE_PUBLICITY && (out->days < 1 || out->days > 60))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.days：公示须有 1–60 天", where);
+	const char *dk = opt_str(st, "day_kind");
+	if (dk && strcmp(dk, "calendar") != 0 && strcmp(dk, "working") != 0)
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.day_kind：应为 calendar 或 working", where);
+	out->working_days = dk && strcmp(dk, "working") == 0;
+	return 0;
+}
+
+static int parse_review(struct program_spec *s, const json_t *rv, struct ts_error *err)
+{
+	static const char *const keys[] = {"stages", "return_limit", NULL};
+	if (!json_is_object(rv) || !only_keys(rv, keys, "review", err))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "review：必须是对象，含 stages");
+	const json_t *stages = json_object_get(rv, "stages");
+	if (!json_is_array(stages) || json_array_size(stages) == 0 || json_array_size(stages) > 20)
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "review.stages：须有 1–20 个环节");
+	const json_t *rl = json_object_get(rv, "return_limit");
+	s->return_limit = json_is_integer(rl) ? (int)json_integer_value(rl) : 1;
+	s->nstages = json_array_size(stages);
+	s->stages = ts_calloc(s->nstages, sizeof(*s->stages));
+	for (size_t i = 0; i < s->nstages; i++) {
+		if (parse_stage(json_array_get(stages, i), i, &s->stages[i], err))
+			return TS_EINVAL;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(s->stages[i].key, s->stages[j].key) == 0 ||
+			    strcmp(s->stages[i].pass_status, s->stages[j].pass_status) == 0)
+				return ts_error_set(err, TS_EINVAL, "invalid_spec", "review.stages：环节 %s 的 key 或 pass_status 重复",
+						    s->stages[i].key);
+	}
+	if (s->stages[s->nstages - 1].kind != STAGE_APPROVAL)
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "review.stages：最后一个环节必须是 approval（终审）");
+	return 0;
+}
+
+const char *spec_stage_waiting_status(const struct program_spec *spec, size_t i)
+{
+	if (i == 0 || i > spec->nstages)
+		return "submitted";
+	return spec->stages[i - 1].pass_status;
+}
+
+static int parse_columns(const json_t *cols, const char *where, struct ts_error *err)
+{
+	if (!json_is_array(cols) || json_array_size(cols) == 0 || json_array_size(cols) > 40)
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.columns：须有 1–40 列", where);
+	size_t i;
+	json_t *c;
+	json_array_foreach(cols, i, c) if (!json_is_string(json_object_get(c, "label")) ||
+					   !json_is_string(json_object_get(c, "field"))) return ts_error_set(
+		err, TS_EINVAL, "invalid_spec", "%s.columns[%zu]：须有 label 和 field", where, i);
+	return 0;
+}
+
+static int parse_exports(struct program_spec *s, const json_t *ex, struct ts_error *err)
+{
+	static const char *const keys[] = {"summary", "letter", NULL};
+	static const char *const skeys[] = {"title", "org_label", "columns", "summary_text", "counts", "footer", NULL};
+	static const char *const lkeys[] = {"title", "addressee", "paragraphs", "columns", "closing", "signatures", NULL};
+	if (!json_is_object(ex) || !only_keys(ex, keys, "exports", err))
+		return ts_error_set(err, TS_EINVAL, "invalid_spec", "exports：必须是对象");
+	s->export_summary = json_object_get(ex, "summary");
+	s->export_letter = json_object_get(ex, "letter");
+	if (s->export_summary &&
+	    (!json_is_object(s->export_summary) || !only_keys(s->export_summary, skeys, "exports.summary", err) ||
+	     !req_str(s->export_summary, "title", "exports.summary", err) ||
+	     parse_columns(json_object_get(s->export_summary, "columns"), "exports.summary", err)))
+		return TS_EINVAL;
+	if (s->export_letter &&
+	    (!json_is_object(s->export_letter) || !only_keys(s->export_letter, lkeys, "exports.letter", err) ||
+	     !req_str(s->export_letter, "title", "exports.letter", err) ||
+	     parse_columns(json_object_get(s->export_letter, "columns"), "exports.letter", err)))
+		return TS_EINVAL;
+	return 0;
+}
+
 static int parse_time(const json_t *root, const char *key, int64_t *out, struct ts_error *err)
 {
 	const char *s = req_str(root, key, "spec", err);
@@ -277,7 +399,7 @@ int spec_parse(json_t *root, struct program_spec **out, struct ts_error *err)
 {
 	static const char *const keys[] = {"id", "title", "issuer", "department", "series", "year",
 					   "group", "opens_at", "closes_at", "paper_deadline", "notice",
-					   "categories", "form", "rules", "print", NULL};
+					   "categories", "form", "rules", "print", "review", "exports", NULL};
 	if (!json_is_object(root))
 		return ts_error_set(err, TS_EINVAL, "invalid_spec", "项目定义必须是 JSON 对象");
 	if (!only_keys(root, keys, "spec", err))
@@ -353,6 +475,12 @@ int spec_parse(json_t *root, struct program_spec **out, struct ts_error *err)
 	s->print = json_object_get(root, "print");
 	if (s->print && parse_print(s->print, err))
 		goto out_fail;
+	const json_t *review = json_object_get(root, "review");
+	if (review && parse_review(s, review, err))
+		goto out_fail;
+	const json_t *exports = json_object_get(root, "exports");
+	if (exports && parse_exports(s, exports, err))
+		goto out_fail;
 	*out = s;
 	return 0;
 
@@ -370,6 +498,7 @@ void spec_free(struct program_spec *spec)
 	free(spec->cats);
 	free(spec->fields);
 	free(spec->rules);
+	free(spec->stages);
 	json_decref(spec->root);
 	free(spec);
 }

@@ -57,6 +57,21 @@ struct rule_def {
 	const char *message;   /* may be NULL: the default text is used */
 };
 
+enum stage_kind {
+	STAGE_REVIEW,    /* a union decides: pass, reject, return for correction */
+	STAGE_PUBLICITY, /* a public list for at least `days`, with objections */
+	STAGE_APPROVAL,  /* final approval of a whole batch */
+};
+
+struct stage_def {
+	const char *key, *name;
+	const char *pass_status; /* the status an application gets on leaving this stage */
+	enum stage_kind kind;
+	const json_t *levels;    /* union levels that act here, nearest first */
+	int days;                /* publicity: minimum length */
+	bool working_days;       /* publicity: count working days, not calendar days */
+};
+
 struct category_def {
 	const char *code;
 	const char *name;
@@ -78,6 +93,11 @@ struct program_spec {
 	struct rule_def *rules;
 	size_t nrules;
 	const json_t *print; /* may be NULL */
+	struct stage_def *stages; /* the review pipeline, may be empty */
+	size_t nstages;
+	int return_limit;         /* correction notices per application */
+	const json_t *export_summary; /* exports.summary (汇总表), may be NULL */
+	const json_t *export_letter;  /* exports.letter (推荐承诺书), may be NULL */
 };
 
 /* Checks `root` against the format and builds a spec that holds its own
@@ -91,6 +111,8 @@ const struct category_def *spec_category(const struct program_spec *spec, const 
 const struct field_def *spec_field(const struct program_spec *spec, const char *key);
 /* Fields of these types are personal data: encrypted at rest, masked in lists. */
 bool spec_field_sensitive(const struct field_def *f);
+/* The status of an application waiting at stage i ("submitted" at stage 0). */
+const char *spec_stage_waiting_status(const struct program_spec *spec, size_t i);
 /* Index of `value` in a level order array, or -1. */
 int spec_order_index(const json_t *order, const char *value);
 /* The order array of the spec's level_above rule, or NULL. */

@@ -178,3 +178,105 @@ int store_draft_delete(struct store *s, int64_t applicant, const char *program, 
 }
 
 int store_check(struct store *s, struct ts_error *err) { return s->ops->check(s, err); }
+
+int store_staff_get(struct store *s, const char *username, int64_t id, struct store_staff *out,
+		    struct ts_error *err)
+{
+	return s->ops->staff_get(s, username, id, out, err);
+}
+
+void store_staff_free(struct store_staff *st)
+{
+	if (st)
+		ts_buf_free(&st->totp_sealed);
+}
+
+int store_staff_login_result(struct store *s, int64_t id, bool ok, int64_t now, int max_failures, int64_t lock_us,
+			     struct ts_error *err)
+{
+	return s->ops->staff_login_result(s, id, ok, now, max_failures, lock_us, err);
+}
+
+int store_staff_set_totp(struct store *s, int64_t id, const void *sealed, size_t n, bool enabled,
+			 struct ts_error *err)
+{
+	return s->ops->staff_set_totp(s, id, sealed, n, enabled, err);
+}
+
+int store_review_list(struct store *s, const struct store_review_query *q, store_app_fn fn, void *ctx,
+		      int64_t *total, struct ts_error *err)
+{
+	return s->ops->review_list(s, q, fn, ctx, total, err);
+}
+
+int store_app_steps(struct store *s, const struct store_step *steps, size_t n, int *rcs, struct ts_error *errs,
+		    struct ts_error *err)
+{
+	return s->ops->app_steps(s, steps, n, rcs, errs, err);
+}
+
+int store_app_note(struct store *s, int64_t id, int64_t now, const char *actor, const char *action,
+		   const char *reason, const char *detail, struct ts_error *err)
+{
+	return s->ops->app_note(s, id, now, actor, action, reason, detail, err);
+}
+
+int store_running_at(struct store *s, const char *program, const char *category, int64_t position, int64_t *id,
+		     struct ts_error *err)
+{
+	return s->ops->running_at(s, program, category, position, id, err);
+}
+
+int store_expire_returns(struct store *s, int64_t now, json_t **out, struct ts_error *err)
+{
+	return s->ops->expire_returns(s, now, out, err);
+}
+
+int store_publicity_create(struct store *s, const struct store_publicity *p, const json_t *entries, int64_t *id,
+			   struct ts_error *err)
+{
+	return s->ops->publicity_create(s, p, entries, id, err);
+}
+
+int store_publicity_get(struct store *s, int64_t id, json_t **out, struct ts_error *err)
+{
+	return s->ops->publicity_get(s, id, out, err);
+}
+
+int store_publicity_list(struct store *s, const char *program, const json_t *orgs, json_t **out,
+			 struct ts_error *err)
+{
+	return s->ops->publicity_list(s, program, orgs, out, err);
+}
+
+int store_publicity_close(struct store *s, int64_t id, const char *to_status, int to_stage, const char *actor,
+			  int64_t now, json_t **advanced, struct ts_error *err)
+{
+	return s->ops->publicity_close(s, id, to_status, to_stage, actor, now, advanced, err);
+}
+
+int store_objection_add(struct store *s, const struct store_objection *o, int64_t *id, struct ts_error *err)
+{
+	return s->ops->objection_add(s, o, id, err);
+}
+
+int store_objection_get(struct store *s, int64_t id, json_t **out, struct ts_error *err)
+{
+	return s->ops->objection_get(s, id, out, err);
+}
+
+int store_objection_decide(struct store *s, int64_t id, const char *finding, const char *note, const char *actor,
+			   int64_t now, struct ts_error *err)
+{
+	return s->ops->objection_decide(s, id, finding, note, actor, now, err);
+}
+
+int store_audit_append(struct store *s, const struct store_audit *a, struct ts_error *err)
+{
+	return s->ops->audit_append(s, a, err);
+}
+
+int store_audit_list(struct store *s, int64_t before, int limit, json_t **out, struct ts_error *err)
+{
+	return s->ops->audit_list(s, before, limit, out, err);
+}

@@ -107,11 +107,14 @@ struct store_app {
 	char program[48], category[48];
 	int64_t rank;
 	int64_t applicant;
-	char status[16];
+	char status[32];
 	char union_code[64];
 	char receipt[CRYPT_HEX_BYTES];
 	int64_t submitted_at, updated_at;
 	int64_t running_at_or_ahead; /* applications in the running at or ahead of this one */
+	int stage;                   /* the review stage it waits at (index into the spec's stages) */
+	int returns;                 /* correction notices so far */
+	int64_t return_deadline;     /* while "returned": the correction deadline, else 0 */
 	json_t *fields;              /* non-personal fields (owned) */
 	struct ts_buf secret;        /* sealed personal fields */
 };
@@ -194,6 +197,128 @@ int store_ledger_crosscheck(struct store *s, int64_t *orphans, json_t **taken, s
 /* ---- staff ---- */
 int store_staff_add(struct store *s, const char *username, const char *pw_hash, const char *org,
 		    const char *role, int64_t now, struct ts_error *err) __attribute__((warn_unused_result));
+
+/* Looks a staff member up by username (or by id when username is NULL);
+ * TS_ENOTFOUND if none. Free with store_staff_free. */
+struct store_staff {
+	int64_t id;
+	char username[72];
+	char pw_hash[256];
+	char org[64];
+	char role[16];
+	struct ts_buf totp_sealed; /* the sealed TOTP secret, empty if never set up */
+	bool totp_enabled;
+	int failed;
+	int64_t locked_until;
+};
+int store_staff_get(struct store *s, const char *username, int64_t id, struct store_staff *out,
+		    struct ts_error *err) __attribute__((warn_unused_result));
+void store_staff_free(struct store_staff *st);
+/* Records a login attempt: a success clears the failures; a failure counts
+ * one and locks the account for lock_us after max_failures in a row. */
+int store_staff_login_result(struct store *s, int64_t id, bool ok, int64_t now, int max_failures, int64_t lock_us,
+			     struct ts_error *err) __attribute__((warn_unused_result));
+int store_staff_set_totp(struct store *s, int64_t id, const void *sealed, size_t n, bool enabled,
+			 struct ts_error *err) __attribute__((warn_unused_result));
+
+/* ---- review ---- */
+struct store_review_query {
+	const char *program;   /* required */
+	const char *status;    /* NULL: any */
+	const char *category;  /* NULL: any */
+	const json_t *unions;  /* array of union codes to keep, NULL: all */
+	int stage;             /* -1: any */
+	bool running_only;     /* only applications still in the running */
+	int64_t rank_min, rank_max; /* 0: unbounded */
+	int64_t limit, offset; /* limit 0: all */
+};
+/* Called for each application in rank order; a non-zero return stops the walk. */
+typedef int (*store_app_fn)(void *ctx, const struct store_app *a);
+/* Walks the matching applications (category, rank order) and sets *total to
+ * the number matching without limit/offset. */
+int store_review_list(struct store *s, const struct store_review_query *q, store_app_fn fn, void *ctx,
+		      int64_t *total, struct ts_error *err) __attribute__((warn_unused_result));
+
+/* One review transition of one application. */
+struct store_step {
+	int64_t id;
+	int expect_stage;                 /* -1: any */
+	const char *const *expect_status; /* NULL-terminated list of statuses it may leave */
+	const char *to_status;
+	int to_stage;                     /* -1: unchanged */
+	int64_t return_deadline;          /* > 0: set (a correction notice); 0: clear */
+	int return_limit;                 /* > 0: refuse when returns already reached it */
+	const char *actor, *action, *reason, *detail_json;
+	int64_t now;
+};
+/* Applies the steps in one transaction; each may fail alone (rcs[i], errs[i]:
+ * TS_ENOTFOUND, or TS_ECONFLICT "wrong_stage" / "return_used") without
+ * undoing the others. Returns non-zero only when the transaction failed,
+ * and then nothing was changed. */
+int store_app_steps(struct store *s, const struct store_step *steps, size_t n, int *rcs, struct ts_error *errs,
+		    struct ts_error *err) __attribute__((warn_unused_result));
+/* Adds a history event without changing the status. */
+int store_app_note(struct store *s, int64_t id, int64_t now, const char *actor, const char *action,
+		   const char *reason, const char *detail, struct ts_error *err) __attribute__((warn_unused_result));
+/* The id of the application in the running at 1-based `position` of a
+ * category (by rank), or 0 when fewer are in the running. */
+int store_running_at(struct store *s, const char *program, const char *category, int64_t position, int64_t *id,
+		     struct ts_error *err) __attribute__((warn_unused_result));
+/* Abandons every "returned" application whose deadline has passed; *out is
+ * [{"id","program","category","applicant"}] of those changed. */
+int store_expire_returns(struct store *s, int64_t now, json_t **out, struct ts_error *err)
+	__attribute__((warn_unused_result));
+
+/* ---- publicity and objections ---- */
+struct store_publicity {
+	const char *program;
+	int stage;
+	const char *org, *title, *actor;
+	int64_t starts_at, ends_at, now;
+};
+/* Creates a publicity with its entries [{"application","name","unit","category","category_name","amount_fen","id_masked"}]. */
+int store_publicity_create(struct store *s, const struct store_publicity *p, const json_t *entries, int64_t *id,
+			   struct ts_error *err) __attribute__((warn_unused_result));
+/* {"id","program","stage","org","title","starts_at","ends_at","status","created_by","created_at",
+ *  "entries":[{"seq","application","name","unit","category","category_name","amount_fen","id_masked"}]} */
+int store_publicity_get(struct store *s, int64_t id, json_t **out, struct ts_error *err)
+	__attribute__((warn_unused_result));
+/* Publicities of a program created by any of `orgs` (NULL: all), newest first, without entries. */
+int store_publicity_list(struct store *s, const char *program, const json_t *orgs, json_t **out,
+			 struct ts_error *err) __attribute__((warn_unused_result));
+/* Closes an open publicity: every listed application still in the running
+ * at the publicity's stage moves to to_status / to_stage; *advanced lists
+ * their ids. TS_ECONFLICT if already closed. */
+int store_publicity_close(struct store *s, int64_t id, const char *to_status, int to_stage, const char *actor,
+			  int64_t now, json_t **advanced, struct ts_error *err) __attribute__((warn_unused_result));
+
+struct store_objection {
+	int64_t publicity, application;
+	const char *name, *phone_bidx, *text;
+	const void *phone_sealed;
+	size_t phone_sealed_len;
+	int64_t now;
+};
+int store_objection_add(struct store *s, const struct store_objection *o, int64_t *id, struct ts_error *err)
+	__attribute__((warn_unused_result));
+/* {"id","publicity","application","name","text","created_at","status","finding","note","decided_by","decided_at"} */
+int store_objection_get(struct store *s, int64_t id, json_t **out, struct ts_error *err)
+	__attribute__((warn_unused_result));
+/* Records the investigation; TS_ECONFLICT "decided" if it already has one. */
+int store_objection_decide(struct store *s, int64_t id, const char *finding, const char *note, const char *actor,
+			   int64_t now, struct ts_error *err) __attribute__((warn_unused_result));
+
+/* ---- audit log (hash-chained, append-only) ---- */
+struct store_audit {
+	int64_t at;
+	const char *actor, *role, *org, *ip, *action, *target, *reason, *detail_json;
+};
+int store_audit_append(struct store *s, const struct store_audit *a, struct ts_error *err)
+	__attribute__((warn_unused_result));
+/* Newest first, entries with seq < before (0: from the newest), at most limit:
+ * [{"seq","at","actor","role","org","ip","action","target","reason","detail","hash"}]. */
+int store_audit_list(struct store *s, int64_t before, int limit, json_t **out, struct ts_error *err)
+	__attribute__((warn_unused_result));
 
 /* ---- drafts ---- */
 int store_draft_put(struct store *s, int64_t applicant, const char *program, const char *json, int64_t now,

@@ -62,6 +62,34 @@ struct store_ops {
 			 int64_t *updated_at, struct ts_error *err);
 	int (*draft_delete)(struct store *s, int64_t applicant, const char *program, struct ts_error *err);
 	int (*check)(struct store *s, struct ts_error *err);
+	int (*staff_get)(struct store *s, const char *username, int64_t id, struct store_staff *out,
+			 struct ts_error *err);
+	int (*staff_login_result)(struct store *s, int64_t id, bool ok, int64_t now, int max_failures,
+				  int64_t lock_us, struct ts_error *err);
+	int (*staff_set_totp)(struct store *s, int64_t id, const void *sealed, size_t n, bool enabled,
+			      struct ts_error *err);
+	int (*review_list)(struct store *s, const struct store_review_query *q, store_app_fn fn, void *ctx,
+			   int64_t *total, struct ts_error *err);
+	int (*app_steps)(struct store *s, const struct store_step *steps, size_t n, int *rcs, struct ts_error *errs,
+			 struct ts_error *err);
+	int (*app_note)(struct store *s, int64_t id, int64_t now, const char *actor, const char *action,
+			const char *reason, const char *detail, struct ts_error *err);
+	int (*running_at)(struct store *s, const char *program, const char *category, int64_t position, int64_t *id,
+			  struct ts_error *err);
+	int (*expire_returns)(struct store *s, int64_t now, json_t **out, struct ts_error *err);
+	int (*publicity_create)(struct store *s, const struct store_publicity *p, const json_t *entries, int64_t *id,
+				struct ts_error *err);
+	int (*publicity_get)(struct store *s, int64_t id, json_t **out, struct ts_error *err);
+	int (*publicity_list)(struct store *s, const char *program, const json_t *orgs, json_t **out,
+			      struct ts_error *err);
+	int (*publicity_close)(struct store *s, int64_t id, const char *to_status, int to_stage, const char *actor,
+			       int64_t now, json_t **advanced, struct ts_error *err);
+	int (*objection_add)(struct store *s, const struct store_objection *o, int64_t *id, struct ts_error *err);
+	int (*objection_get)(struct store *s, int64_t id, json_t **out, struct ts_error *err);
+	int (*objection_decide)(struct store *s, int64_t id, const char *finding, const char *note, const char *actor,
+				int64_t now, struct ts_error *err);
+	int (*audit_append)(struct store *s, const struct store_audit *a, struct ts_error *err);
+	int (*audit_list)(struct store *s, int64_t before, int limit, json_t **out, struct ts_error *err);
 };
 
 struct store_writer {

@@ -44,6 +44,29 @@ static const char *const sqlite_migrations[] = {
 	"  locked_until INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);"
 	"CREATE TABLE drafts(applicant INTEGER NOT NULL, program TEXT NOT NULL, body TEXT NOT NULL,"
 	"  updated_at INTEGER NOT NULL, PRIMARY KEY(applicant, program));",
+	/* 2: review, publicity, objections, audit */
+	"ALTER TABLE applications ADD COLUMN stage INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE applications ADD COLUMN returns INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE applications ADD COLUMN return_deadline INTEGER;"
+	"CREATE INDEX applications_review ON applications(program, stage, status);"
+	"CREATE INDEX applications_returned ON applications(status, return_deadline);"
+	"ALTER TABLE staff ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE publicity(id INTEGER PRIMARY KEY, program TEXT NOT NULL, stage INTEGER NOT NULL,"
+	"  org TEXT NOT NULL, title TEXT NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL,"
+	"  status TEXT NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL,"
+	"  closed_by TEXT, closed_at INTEGER);"
+	"CREATE TABLE publicity_entries(publicity INTEGER NOT NULL REFERENCES publicity(id),"
+	"  application INTEGER NOT NULL REFERENCES applications(id), seq INTEGER NOT NULL,"
+	"  name TEXT NOT NULL, unit TEXT NOT NULL, category TEXT NOT NULL, category_name TEXT NOT NULL,"
+	"  amount_fen INTEGER NOT NULL, id_masked TEXT NOT NULL, PRIMARY KEY(publicity, application));"
+	"CREATE TABLE objections(id INTEGER PRIMARY KEY, publicity INTEGER NOT NULL REFERENCES publicity(id),"
+	"  application INTEGER NOT NULL, name TEXT NOT NULL, phone_bidx TEXT NOT NULL, phone_enc BLOB NOT NULL,"
+	"  text TEXT NOT NULL, created_at INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending',"
+	"  note TEXT, decided_by TEXT, decided_at INTEGER);"
+	"CREATE INDEX objections_publicity ON objections(publicity);"
+	"CREATE TABLE audit(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, role TEXT,"
+	"  org TEXT, ip TEXT, action TEXT NOT NULL, target TEXT, reason TEXT, detail TEXT,"
+	"  prev TEXT NOT NULL, hash TEXT NOT NULL);",
 };
 
 #endif

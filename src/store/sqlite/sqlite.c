@@ -9,7 +9,7 @@
 #include "domain/ledger.h"
 #include "domain/rules.h"
 #include "store/sqlite/schema.h"
-#include "store/store_impl.h"
+#include "store/sqlite/sq.h"
 
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -17,26 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POOL_MAX 64
-
-struct store_sqlite {
-	struct store base;
-	char *path;
-	pthread_mutex_t mu;
-	sqlite3 *free_conns[POOL_MAX];
-	int nfree;
-	sqlite3 *writer_db;
-	int version;
-};
-
-static struct store_sqlite *SQ(struct store *s)
+struct store_sqlite *sq_of(struct store *s)
 {
 	return (struct store_sqlite *)s;
 }
 
 /* ---- errors ---- */
 
-static int sq_fail(sqlite3 *db, int rc, struct ts_error *err)
+int sq_fail(sqlite3 *db, int rc, struct ts_error *err)
 {
 	int prim = rc & 0xff;
 	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -75,7 +63,7 @@ static int conn_open(const char *path, sqlite3 **out, struct ts_error *err)
 	return 0;
 }
 
-static int acquire(struct store_sqlite *q, sqlite3 **out, struct ts_error *err)
+int sq_acquire(struct store_sqlite *q, sqlite3 **out, struct ts_error *err)
 {
 	pthread_mutex_lock(&q->mu);
 	if (q->nfree > 0) {
@@ -87,7 +75,7 @@ static int acquire(struct store_sqlite *q, sqlite3 **out, struct ts_error *err)
 	return conn_open(q->path, out, err);
 }
 
-static void release(struct store_sqlite *q, sqlite3 *db)
+void sq_release(struct store_sqlite *q, sqlite3 *db)
 {
 	if (!db)
 		return;
@@ -103,8 +91,8 @@ static void release(struct store_sqlite *q, sqlite3 *db)
 
 /* ---- statements ---- */
 
-/* Binds by a format: t text (const char*, NULL binds NULL), i int64, b blob
- * (const void*, size_t). */
+/* Binds by a format: t text (const char*, NULL binds NULL), i int64, n int64
+ * with 0 bound as NULL, b blob (const void*, size_t). */
 static int vbind(sqlite3_stmt *st, const char *fmt, va_list ap)
 {
 	int rc = SQLITE_OK;
@@ -118,6 +106,11 @@ static int vbind(sqlite3_stmt *st, const char *fmt, va_list ap)
 		case 'i':
 			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
 			break;
+		case 'n': {
+			int64_t v = va_arg(ap, int64_t);
+			rc = v ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_null(st, i);
+			break;
+		}
 		case 'b': {
 			const void *p = va_arg(ap, const void *);
 			size_t n = va_arg(ap, size_t);
@@ -131,7 +124,7 @@ static int vbind(sqlite3_stmt *st, const char *fmt, va_list ap)
 	return rc;
 }
 
-static int prep(sqlite3 *db, sqlite3_stmt **st, struct ts_error *err, const char *sql, const char *fmt, ...)
+int sq_prep(sqlite3 *db, sqlite3_stmt **st, struct ts_error *err, const char *sql, const char *fmt, ...)
 {
 	int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
 	if (rc != SQLITE_OK)
@@ -149,7 +142,7 @@ static int prep(sqlite3 *db, sqlite3_stmt **st, struct ts_error *err, const char
 }
 
 /* Runs a statement that returns no rows. */
-static int exec_p(sqlite3 *db, struct ts_error *err, const char *sql, const char *fmt, ...)
+int sq_exec(sqlite3 *db, struct ts_error *err, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -167,13 +160,13 @@ static int exec_p(sqlite3 *db, struct ts_error *err, const char *sql, const char
 	return 0;
 }
 
-static int begin(sqlite3 *db, struct ts_error *err)
+int sq_begin(sqlite3 *db, struct ts_error *err)
 {
 	int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	return rc == SQLITE_OK ? 0 : sq_fail(db, rc, err);
 }
 
-static int commit(sqlite3 *db, struct ts_error *err)
+int sq_commit(sqlite3 *db, struct ts_error *err)
 {
 	int rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
@@ -183,13 +176,13 @@ static int commit(sqlite3 *db, struct ts_error *err)
 	return r;
 }
 
-static void rollback(sqlite3 *db)
+void sq_rollback(sqlite3 *db)
 {
 	if (!sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
+const char *sq_text(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	return t ? (const char *)t : "";
@@ -200,7 +193,7 @@ static const char *col_text(sqlite3_stmt *st, int i)
 static int migrate(struct store_sqlite *q, sqlite3 *db, struct ts_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = prep(db, &st, err, "PRAGMA user_version", "");
+	int rc = sq_prep(db, &st, err, "PRAGMA user_version", "");
 	if (rc)
 		return rc;
 	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
@@ -210,7 +203,7 @@ static int migrate(struct store_sqlite *q, sqlite3 *db, struct ts_error *err)
 		return ts_error_set(err, TS_EINVAL, "schema_newer",
 				    "数据库结构版本 %d 比本程序支持的 %d 新，请升级 tisheng", version, target);
 	while (version < target) {
-		if ((rc = begin(db, err)))
+		if ((rc = sq_begin(db, err)))
 			return rc;
 		int r = sqlite3_exec(db, sqlite_migrations[version], NULL, NULL, NULL);
 		char pragma[64];
@@ -219,10 +212,10 @@ static int migrate(struct store_sqlite *q, sqlite3 *db, struct ts_error *err)
 			r = sqlite3_exec(db, pragma, NULL, NULL, NULL);
 		if (r != SQLITE_OK) {
 			rc = sq_fail(db, r, err);
-			rollback(db);
+			sq_rollback(db);
 			return rc;
 		}
-		if ((rc = commit(db, err)))
+		if ((rc = sq_commit(db, err)))
 			return rc;
 		version++;
 	}
@@ -232,7 +225,7 @@ static int migrate(struct store_sqlite *q, sqlite3 *db, struct ts_error *err)
 
 static void sq_close(struct store *s)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	for (int i = 0; i < q->nfree; i++)
 		sqlite3_close(q->free_conns[i]);
 	if (q->writer_db)
@@ -244,48 +237,48 @@ static void sq_close(struct store *s)
 
 static int sq_schema_version(struct store *s)
 {
-	return SQ(s)->version;
+	return sq_of(s)->version;
 }
 
 /* ---- orgs ---- */
 
 static int sq_org_put(struct store *s, const struct store_org *o, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	rc = exec_p(db, err,
+	rc = sq_exec(db, err,
 		    "INSERT INTO orgs(code,name,level,parent,seq) VALUES(?,?,?,?,"
 		    " (SELECT coalesce(max(seq),0)+1 FROM orgs))"
 		    " ON CONFLICT(code) DO UPDATE SET name=excluded.name, level=excluded.level,"
 		    " parent=excluded.parent",
 		    "tttt", o->code, o->name, o->level, o->parent);
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
 static int sq_orgs_list(struct store *s, json_t **out, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	if ((rc = prep(db, &st, err, "SELECT code,name,level,parent FROM orgs ORDER BY seq", ""))) {
-		release(q, db);
+	if ((rc = sq_prep(db, &st, err, "SELECT code,name,level,parent FROM orgs ORDER BY seq", ""))) {
+		sq_release(q, db);
 		return rc;
 	}
 	json_t *arr = json_array();
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *o = json_pack("{s:s,s:s,s:s}", "code", col_text(st, 0), "name", col_text(st, 1), "level",
-				      col_text(st, 2));
+		json_t *o = json_pack("{s:s,s:s,s:s}", "code", sq_text(st, 0), "name", sq_text(st, 1), "level",
+				      sq_text(st, 2));
 		json_object_set_new(o, "parent", sqlite3_column_type(st, 3) == SQLITE_NULL
 							 ? json_null()
-							 : json_string(col_text(st, 3)));
+							 : json_string(sq_text(st, 3)));
 		json_array_append_new(arr, o);
 	}
 	if (r != SQLITE_DONE) {
@@ -295,7 +288,7 @@ static int sq_orgs_list(struct store *s, json_t **out, struct ts_error *err)
 		*out = json_pack("{s:o}", "orgs", arr);
 	}
 	sqlite3_finalize(st);
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
@@ -304,16 +297,16 @@ static int sq_orgs_list(struct store *s, json_t **out, struct ts_error *err)
 static int sq_program_put(struct store *s, const char *id, const char *spec_json, int64_t opens_at,
 			  int64_t closes_at, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
 	json_t *spec = json_loads(spec_json, 0, NULL);
 	json_t *cats = json_object_get(spec, "categories");
-	if ((rc = begin(db, err)))
+	if ((rc = sq_begin(db, err)))
 		goto out;
-	rc = exec_p(db, err,
+	rc = sq_exec(db, err,
 		    "INSERT INTO programs(id,spec,opens_at,closes_at,version,updated_at)"
 		    " VALUES(?,?,?,?,(SELECT coalesce(max(version),0)+1 FROM programs),?)"
 		    " ON CONFLICT(id) DO UPDATE SET spec=excluded.spec, opens_at=excluded.opens_at,"
@@ -325,38 +318,38 @@ static int sq_program_put(struct store *s, const char *id, const char *spec_json
 	{
 		if (rc)
 			break;
-		rc = exec_p(db, err, "INSERT OR IGNORE INTO quota_counters(program,category,taken) VALUES(?,?,0)",
+		rc = sq_exec(db, err, "INSERT OR IGNORE INTO quota_counters(program,category,taken) VALUES(?,?,0)",
 			    "tt", id, json_string_value(json_object_get(c, "code")));
 	}
 	if (rc)
-		rollback(db);
+		sq_rollback(db);
 	else
-		rc = commit(db, err);
+		rc = sq_commit(db, err);
 out:
 	json_decref(spec);
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
 static int sq_programs_list(struct store *s, json_t **out, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	if ((rc = prep(db, &st, err, "SELECT id,spec,version FROM programs ORDER BY id", ""))) {
-		release(q, db);
+	if ((rc = sq_prep(db, &st, err, "SELECT id,spec,version FROM programs ORDER BY id", ""))) {
+		sq_release(q, db);
 		return rc;
 	}
 	json_t *arr = json_array();
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *spec = json_loads(col_text(st, 1), 0, NULL);
+		json_t *spec = json_loads(sq_text(st, 1), 0, NULL);
 		if (!spec)
 			continue;
-		json_array_append_new(arr, json_pack("{s:s,s:o,s:I}", "id", col_text(st, 0), "spec", spec,
+		json_array_append_new(arr, json_pack("{s:s,s:o,s:I}", "id", sq_text(st, 0), "spec", spec,
 						     "version", (json_int_t)sqlite3_column_int64(st, 2)));
 	}
 	if (r != SQLITE_DONE) {
@@ -366,7 +359,7 @@ static int sq_programs_list(struct store *s, json_t **out, struct ts_error *err)
 		*out = arr;
 	}
 	sqlite3_finalize(st);
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
@@ -374,10 +367,10 @@ static int scalar_i64(struct store_sqlite *q, const char *sql, int64_t *out, str
 {
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	if (!(rc = prep(db, &st, err, sql, ""))) {
+	if (!(rc = sq_prep(db, &st, err, sql, ""))) {
 		int r = sqlite3_step(st);
 		if (r == SQLITE_ROW)
 			*out = sqlite3_column_int64(st, 0);
@@ -385,26 +378,26 @@ static int scalar_i64(struct store_sqlite *q, const char *sql, int64_t *out, str
 			rc = sq_fail(db, r, err);
 		sqlite3_finalize(st);
 	}
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
 static int sq_programs_version(struct store *s, int64_t *out, struct ts_error *err)
 {
-	return scalar_i64(SQ(s), "SELECT coalesce(max(version),0) FROM programs", out, err);
+	return scalar_i64(sq_of(s), "SELECT coalesce(max(version),0) FROM programs", out, err);
 }
 
 static int taken_map(sqlite3 *db, json_t **out, struct ts_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = prep(db, &st, err, "SELECT program, category, taken FROM quota_counters", "");
+	int rc = sq_prep(db, &st, err, "SELECT program, category, taken FROM quota_counters", "");
 	if (rc)
 		return rc;
 	json_t *m = json_object();
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		char key[200];
-		snprintf(key, sizeof(key), "%s/%s", col_text(st, 0), col_text(st, 1));
+		snprintf(key, sizeof(key), "%s/%s", sq_text(st, 0), sq_text(st, 1));
 		json_object_set_new(m, key, json_integer(sqlite3_column_int64(st, 2)));
 	}
 	sqlite3_finalize(st);
@@ -418,13 +411,13 @@ static int taken_map(sqlite3 *db, json_t **out, struct ts_error *err)
 
 static int sq_quota_taken(struct store *s, json_t **out, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
 	rc = taken_map(db, out, err);
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
@@ -433,17 +426,17 @@ static int sq_quota_taken(struct store *s, json_t **out, struct ts_error *err)
 static int sq_applicant_ensure(struct store *s, const char *phone_bidx, const void *sealed, size_t len,
 			       int64_t now, int64_t *id_out, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	rc = exec_p(db, err,
+	rc = sq_exec(db, err,
 		    "INSERT INTO applicants(phone_bidx,phone_enc,created_at) VALUES(?,?,?)"
 		    " ON CONFLICT(phone_bidx) DO NOTHING",
 		    "tbi", phone_bidx, sealed, len, now);
-	if (!rc && !(rc = prep(db, &st, err, "SELECT id FROM applicants WHERE phone_bidx=?", "t", phone_bidx))) {
+	if (!rc && !(rc = sq_prep(db, &st, err, "SELECT id FROM applicants WHERE phone_bidx=?", "t", phone_bidx))) {
 		int r = sqlite3_step(st);
 		if (r == SQLITE_ROW)
 			*id_out = sqlite3_column_int64(st, 0);
@@ -451,19 +444,19 @@ static int sq_applicant_ensure(struct store *s, const char *phone_bidx, const vo
 			rc = sq_fail(db, r, err);
 		sqlite3_finalize(st);
 	}
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
 static int sq_applicant_phone(struct store *s, int64_t applicant, struct ts_buf *out, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	if (!(rc = prep(db, &st, err, "SELECT phone_enc FROM applicants WHERE id=?", "i", applicant))) {
+	if (!(rc = sq_prep(db, &st, err, "SELECT phone_enc FROM applicants WHERE id=?", "i", applicant))) {
 		int r = sqlite3_step(st);
 		if (r == SQLITE_ROW) {
 			if (ts_buf_append(out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)))
@@ -475,7 +468,7 @@ static int sq_applicant_phone(struct store *s, int64_t applicant, struct ts_buf 
 		}
 		sqlite3_finalize(st);
 	}
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
@@ -485,16 +478,16 @@ static int sq_code_create(struct store *s, const char *phone_bidx, const char *p
 			  int64_t now, const struct store_code_limits *lim, int64_t *retry_after_s,
 			  struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	if ((rc = begin(db, err)))
+	if ((rc = sq_begin(db, err)))
 		goto out;
 	int64_t day_ago = now - 86400 * TS_US_PER_SEC;
-	rc = prep(db, &st, err,
+	rc = sq_prep(db, &st, err,
 		  "SELECT coalesce(max(created_at),0), count(*) FROM sms_codes"
 		  " WHERE phone_bidx=? AND purpose=? AND created_at>?",
 		  "tti", phone_bidx, purpose, day_ago);
@@ -519,20 +512,20 @@ static int sq_code_create(struct store *s, const char *phone_bidx, const char *p
 		rc = ts_error_set(err, TS_ELIMIT, "rate_limited", "该手机号今日获取验证码次数已达上限，请明天再试");
 		goto out_rollback;
 	}
-	rc = exec_p(db, err,
+	rc = sq_exec(db, err,
 		    "INSERT INTO sms_codes(phone_bidx,purpose,code_hash,created_at,expires_at) VALUES(?,?,?,?,?)",
 		    "tttii", phone_bidx, purpose, code_hash, now, now + lim->ttl_us);
 	if (!rc)
-		rc = exec_p(db, err, "DELETE FROM sms_codes WHERE phone_bidx=? AND created_at<?", "ti", phone_bidx,
+		rc = sq_exec(db, err, "DELETE FROM sms_codes WHERE phone_bidx=? AND created_at<?", "ti", phone_bidx,
 			    now - 2 * 86400 * TS_US_PER_SEC);
 	if (rc)
 		goto out_rollback;
-	rc = commit(db, err);
+	rc = sq_commit(db, err);
 	goto out;
 out_rollback:
-	rollback(db);
+	sq_rollback(db);
 out:
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
@@ -540,15 +533,15 @@ static int sq_code_consume(struct store *s, const char *phone_bidx, const char *
 			   const char *code_hash, int64_t now, const struct store_code_limits *lim,
 			   struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	if ((rc = begin(db, err)))
+	if ((rc = sq_begin(db, err)))
 		goto out;
-	rc = prep(db, &st, err,
+	rc = sq_prep(db, &st, err,
 		  "SELECT id, code_hash, tries FROM sms_codes WHERE phone_bidx=? AND purpose=? AND used=0"
 		  " AND expires_at>? ORDER BY created_at DESC, id DESC LIMIT 1",
 		  "tti", phone_bidx, purpose, now);
@@ -561,7 +554,7 @@ static int sq_code_consume(struct store *s, const char *phone_bidx, const char *
 		goto out_rollback;
 	}
 	int64_t id = sqlite3_column_int64(st, 0);
-	bool match = crypt_equal(col_text(st, 1), code_hash);
+	bool match = crypt_equal(sq_text(st, 1), code_hash);
 	int64_t tries = sqlite3_column_int64(st, 2);
 	sqlite3_finalize(st);
 	if (tries >= lim->max_tries) {
@@ -569,19 +562,19 @@ static int sq_code_consume(struct store *s, const char *phone_bidx, const char *
 		goto out_rollback;
 	}
 	if (match)
-		rc = exec_p(db, err, "UPDATE sms_codes SET used=1 WHERE id=?", "i", id);
+		rc = sq_exec(db, err, "UPDATE sms_codes SET used=1 WHERE id=?", "i", id);
 	else
-		rc = exec_p(db, err, "UPDATE sms_codes SET tries=tries+1 WHERE id=?", "i", id);
+		rc = sq_exec(db, err, "UPDATE sms_codes SET tries=tries+1 WHERE id=?", "i", id);
 	if (rc)
 		goto out_rollback;
-	rc = commit(db, err);
+	rc = sq_commit(db, err);
 	if (!rc && !match)
 		rc = TS_EAUTH;
 	goto out;
 out_rollback:
-	rollback(db);
+	sq_rollback(db);
 out:
-	release(q, db);
+	sq_release(q, db);
 	if (rc == TS_EAUTH)
 		ts_error_set(err, TS_EAUTH, "bad_code", "验证码错误或已失效，请重新获取");
 	return rc;
@@ -592,37 +585,37 @@ out:
 static int sq_session_create(struct store *s, const char *token_hash, const char *kind, int64_t subject,
 			     int64_t now, int64_t expires_at, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	rc = exec_p(db, err,
+	rc = sq_exec(db, err,
 		    "INSERT INTO sessions(token_hash,kind,subject,created_at,last_seen,expires_at) VALUES(?,?,?,?,?,?)",
 		    "ttiiii", token_hash, kind, subject, now, now, expires_at);
 	if (!rc && (now / TS_US_PER_SEC) % 64 == 0)
-		(void)exec_p(db, NULL, "DELETE FROM sessions WHERE expires_at<?", "i", now);
-	release(q, db);
+		(void)sq_exec(db, NULL, "DELETE FROM sessions WHERE expires_at<?", "i", now);
+	sq_release(q, db);
 	return rc;
 }
 
 static int sq_session_get(struct store *s, const char *token_hash, int64_t now, int64_t idle_us,
 			  struct store_session *out, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	rc = prep(db, &st, err,
+	rc = sq_prep(db, &st, err,
 		  "SELECT kind,subject,created_at,last_seen,expires_at FROM sessions WHERE token_hash=?", "t",
 		  token_hash);
 	if (rc)
 		goto out;
 	int r = sqlite3_step(st);
 	if (r == SQLITE_ROW) {
-		snprintf(out->kind, sizeof(out->kind), "%s", col_text(st, 0));
+		snprintf(out->kind, sizeof(out->kind), "%s", sq_text(st, 0));
 		out->subject = sqlite3_column_int64(st, 1);
 		out->created_at = sqlite3_column_int64(st, 2);
 		out->last_seen = sqlite3_column_int64(st, 3);
@@ -638,90 +631,87 @@ static int sq_session_get(struct store *s, const char *token_hash, int64_t now, 
 		goto out;
 	}
 	if (now - out->last_seen > 60 * TS_US_PER_SEC)
-		(void)exec_p(db, NULL, "UPDATE sessions SET last_seen=? WHERE token_hash=?", "it", now, token_hash);
+		(void)sq_exec(db, NULL, "UPDATE sessions SET last_seen=? WHERE token_hash=?", "it", now, token_hash);
 out:
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
 static int sq_session_delete(struct store *s, const char *token_hash, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	rc = exec_p(db, err, "DELETE FROM sessions WHERE token_hash=?", "t", token_hash);
-	release(q, db);
+	rc = sq_exec(db, err, "DELETE FROM sessions WHERE token_hash=?", "t", token_hash);
+	sq_release(q, db);
 	return rc;
 }
 
 /* ---- applications ---- */
 
-#define APP_COLS                                                                                   \
-	"a.id,a.program,a.category,a.rank,a.applicant,a.status,a.union_code,a.receipt,"            \
-	"a.submitted_at,a.updated_at,a.fields,a.secret,"                                         \
-	"(SELECT count(*) FROM applications b WHERE b.program=a.program AND b.category=a.category" \
-	" AND b.active=1 AND b.rank<=a.rank)"
-
-static void read_app(sqlite3_stmt *st, struct store_app *a)
+void sq_read_app(sqlite3_stmt *st, struct store_app *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->id = sqlite3_column_int64(st, 0);
-	snprintf(a->program, sizeof(a->program), "%s", col_text(st, 1));
-	snprintf(a->category, sizeof(a->category), "%s", col_text(st, 2));
+	snprintf(a->program, sizeof(a->program), "%s", sq_text(st, 1));
+	snprintf(a->category, sizeof(a->category), "%s", sq_text(st, 2));
 	a->rank = sqlite3_column_int64(st, 3);
 	a->applicant = sqlite3_column_int64(st, 4);
-	snprintf(a->status, sizeof(a->status), "%s", col_text(st, 5));
-	snprintf(a->union_code, sizeof(a->union_code), "%s", col_text(st, 6));
-	snprintf(a->receipt, sizeof(a->receipt), "%s", col_text(st, 7));
+	snprintf(a->status, sizeof(a->status), "%s", sq_text(st, 5));
+	snprintf(a->union_code, sizeof(a->union_code), "%s", sq_text(st, 6));
+	snprintf(a->receipt, sizeof(a->receipt), "%s", sq_text(st, 7));
 	a->submitted_at = sqlite3_column_int64(st, 8);
 	a->updated_at = sqlite3_column_int64(st, 9);
-	a->fields = json_loads(col_text(st, 10), 0, NULL);
+	a->fields = json_loads(sq_text(st, 10), 0, NULL);
 	if (!a->fields)
 		a->fields = json_object();
 	ts_buf_init(&a->secret, 0);
 	if (ts_buf_append(&a->secret, sqlite3_column_blob(st, 11), (size_t)sqlite3_column_bytes(st, 11)))
 		ts_buf_reset(&a->secret);
 	a->running_at_or_ahead = sqlite3_column_int64(st, 12);
+	a->stage = sqlite3_column_int(st, 13);
+	a->returns = sqlite3_column_int(st, 14);
+	a->return_deadline = sqlite3_column_int64(st, 15);
 }
 
 static int sq_app_get(struct store *s, int64_t id, struct store_app *out, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	if (!(rc = prep(db, &st, err, "SELECT " APP_COLS " FROM applications a WHERE a.id=?", "i", id))) {
+	if (!(rc = sq_prep(db, &st, err, "SELECT " SQ_APP_COLS " FROM applications a WHERE a.id=?", "i", id))) {
 		int r = sqlite3_step(st);
 		if (r == SQLITE_ROW)
-			read_app(st, out);
+			sq_read_app(st, out);
 		else if (r == SQLITE_DONE)
 			rc = ts_error_set(err, TS_ENOTFOUND, "not_found", "找不到该申报");
 		else
 			rc = sq_fail(db, r, err);
 		sqlite3_finalize(st);
 	}
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
 static int sq_apps_by_applicant(struct store *s, int64_t applicant, struct store_app **out, size_t *n,
 				struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
 	*out = NULL;
 	*n = 0;
-	if ((rc = prep(db, &st, err, "SELECT " APP_COLS " FROM applications a WHERE a.applicant=? ORDER BY a.id DESC",
+	if ((rc = sq_prep(db, &st, err, "SELECT " SQ_APP_COLS " FROM applications a WHERE a.applicant=? ORDER BY a.id DESC",
 		       "i", applicant))) {
-		release(q, db);
+		sq_release(q, db);
 		return rc;
 	}
 	size_t cap = 0;
@@ -731,38 +721,38 @@ static int sq_apps_by_applicant(struct store *s, int64_t applicant, struct store
 			cap = cap ? cap * 2 : 4;
 			*out = ts_realloc(*out, cap * sizeof(**out));
 		}
-		read_app(st, &(*out)[(*n)++]);
+		sq_read_app(st, &(*out)[(*n)++]);
 	}
 	if (r != SQLITE_DONE)
 		rc = sq_fail(db, r, err);
 	sqlite3_finalize(st);
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
 static int sq_app_history(struct store *s, int64_t id, json_t **out, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	if ((rc = prep(db, &st, err,
+	if ((rc = sq_prep(db, &st, err,
 		       "SELECT at,actor,action,status,reason,detail FROM application_events WHERE application=? ORDER BY id",
 		       "i", id))) {
-		release(q, db);
+		sq_release(q, db);
 		return rc;
 	}
 	json_t *arr = json_array();
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *e = json_pack("{s:I,s:s,s:s,s:s}", "at", (json_int_t)sqlite3_column_int64(st, 0), "actor",
-				      col_text(st, 1), "action", col_text(st, 2), "status", col_text(st, 3));
+				      sq_text(st, 1), "action", sq_text(st, 2), "status", sq_text(st, 3));
 		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-			json_object_set_new(e, "reason", json_string(col_text(st, 4)));
+			json_object_set_new(e, "reason", json_string(sq_text(st, 4)));
 		if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
-			json_t *d = json_loads(col_text(st, 5), 0, NULL);
+			json_t *d = json_loads(sq_text(st, 5), 0, NULL);
 			if (d)
 				json_object_set_new(e, "detail", d);
 		}
@@ -775,31 +765,31 @@ static int sq_app_history(struct store *s, int64_t id, json_t **out, struct ts_e
 		*out = arr;
 	}
 	sqlite3_finalize(st);
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
 static int sq_person_history(struct store *s, const char *id_bidx, const char *series, int64_t exclude_id,
 			     json_t **out, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	if ((rc = prep(db, &st, err,
+	if ((rc = sq_prep(db, &st, err,
 		       "SELECT grp,year,level,fields FROM applications WHERE id_bidx=? AND series=? AND active=1 AND id<>?",
 		       "tti", id_bidx, series, exclude_id))) {
-		release(q, db);
+		sq_release(q, db);
 		return rc;
 	}
 	json_t *arr = json_array();
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *f = json_loads(col_text(st, 3), 0, NULL);
-		json_array_append_new(arr, json_pack("{s:s,s:i,s:s,s:o}", "group", col_text(st, 0), "year",
-						     sqlite3_column_int(st, 1), "level", col_text(st, 2), "fields",
+		json_t *f = json_loads(sq_text(st, 3), 0, NULL);
+		json_array_append_new(arr, json_pack("{s:s,s:i,s:s,s:o}", "group", sq_text(st, 0), "year",
+						     sqlite3_column_int(st, 1), "level", sq_text(st, 2), "fields",
 						     f ? f : json_object()));
 	}
 	if (r != SQLITE_DONE) {
@@ -809,14 +799,14 @@ static int sq_person_history(struct store *s, const char *id_bidx, const char *s
 		*out = arr;
 	}
 	sqlite3_finalize(st);
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
-static int add_event(sqlite3 *db, int64_t app, int64_t at, const char *actor, const char *action,
+int sq_add_event(sqlite3 *db, int64_t app, int64_t at, const char *actor, const char *action,
 		     const char *status, const char *reason, const char *detail, struct ts_error *err)
 {
-	return exec_p(db, err,
+	return sq_exec(db, err,
 		      "INSERT INTO application_events(application,at,actor,action,status,reason,detail)"
 		      " VALUES(?,?,?,?,?,?,?)",
 		      "iitttt" "t", app, at, actor, action, status, reason, detail);
@@ -826,15 +816,15 @@ static int sq_app_update(struct store *s, int64_t id, int64_t applicant, const c
 			 const void *secret, size_t secret_len, const char *id_bidx, const char *union_code,
 			 const char *actor, int64_t now, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	if ((rc = begin(db, err)))
+	if ((rc = sq_begin(db, err)))
 		goto out;
-	rc = prep(db, &st, err, "SELECT status, grp, active FROM applications WHERE id=? AND applicant=?", "ii", id,
+	rc = sq_prep(db, &st, err, "SELECT status, grp, active FROM applications WHERE id=? AND applicant=?", "ii", id,
 		  applicant);
 	if (rc)
 		goto out_rollback;
@@ -842,8 +832,8 @@ static int sq_app_update(struct store *s, int64_t id, int64_t applicant, const c
 	char status[16] = "", grp[64] = "";
 	int active = 0;
 	if (r == SQLITE_ROW) {
-		snprintf(status, sizeof(status), "%s", col_text(st, 0));
-		snprintf(grp, sizeof(grp), "%s", col_text(st, 1));
+		snprintf(status, sizeof(status), "%s", sq_text(st, 0));
+		snprintf(grp, sizeof(grp), "%s", sq_text(st, 1));
 		active = sqlite3_column_int(st, 2);
 	}
 	sqlite3_finalize(st);
@@ -860,7 +850,7 @@ static int sq_app_update(struct store *s, int64_t id, int64_t applicant, const c
 		goto out_rollback;
 	}
 	if (active) {
-		rc = prep(db, &st, err, "SELECT 1 FROM applications WHERE grp=? AND id_bidx=? AND active=1 AND id<>?",
+		rc = sq_prep(db, &st, err, "SELECT 1 FROM applications WHERE grp=? AND id_bidx=? AND active=1 AND id<>?",
 			  "tti", grp, id_bidx, id);
 		if (rc)
 			goto out_rollback;
@@ -871,19 +861,19 @@ static int sq_app_update(struct store *s, int64_t id, int64_t applicant, const c
 			goto out_rollback;
 		}
 	}
-	rc = exec_p(db, err,
+	rc = sq_exec(db, err,
 		    "UPDATE applications SET fields=?, secret=?, id_bidx=?, union_code=?, updated_at=? WHERE id=?",
 		    "tbttii", fields_json, secret, secret_len, id_bidx, union_code, now, id);
 	if (!rc)
-		rc = add_event(db, id, now, actor, "edit", status, NULL, NULL, err);
+		rc = sq_add_event(db, id, now, actor, "edit", status, NULL, NULL, err);
 	if (rc)
 		goto out_rollback;
-	rc = commit(db, err);
+	rc = sq_commit(db, err);
 	goto out;
 out_rollback:
-	rollback(db);
+	sq_rollback(db);
 out:
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
@@ -891,20 +881,20 @@ static int sq_app_transition(struct store *s, int64_t id, const char *const *fro
 			     const char *actor, const char *action, const char *reason, const char *detail_json,
 			     int64_t now, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	if ((rc = begin(db, err)))
+	if ((rc = sq_begin(db, err)))
 		goto out;
-	if ((rc = prep(db, &st, err, "SELECT status FROM applications WHERE id=?", "i", id)))
+	if ((rc = sq_prep(db, &st, err, "SELECT status FROM applications WHERE id=?", "i", id)))
 		goto out_rollback;
 	int r = sqlite3_step(st);
 	char status[16] = "";
 	if (r == SQLITE_ROW)
-		snprintf(status, sizeof(status), "%s", col_text(st, 0));
+		snprintf(status, sizeof(status), "%s", sq_text(st, 0));
 	sqlite3_finalize(st);
 	if (r != SQLITE_ROW) {
 		rc = r == SQLITE_DONE ? ts_error_set(err, TS_ENOTFOUND, "not_found", "找不到该申报") : sq_fail(db, r, err);
@@ -918,18 +908,18 @@ static int sq_app_transition(struct store *s, int64_t id, const char *const *fro
 		rc = ts_error_set(err, TS_ECONFLICT, "wrong_stage", "该申报当前状态（%s）不能执行此操作", status);
 		goto out_rollback;
 	}
-	rc = exec_p(db, err, "UPDATE applications SET status=?, active=?, updated_at=? WHERE id=?", "tiii", to,
+	rc = sq_exec(db, err, "UPDATE applications SET status=?, active=?, updated_at=? WHERE id=?", "tiii", to,
 		    (int64_t)status_in_running(to), now, id);
 	if (!rc)
-		rc = add_event(db, id, now, actor, action, to, reason, detail_json, err);
+		rc = sq_add_event(db, id, now, actor, action, to, reason, detail_json, err);
 	if (rc)
 		goto out_rollback;
-	rc = commit(db, err);
+	rc = sq_commit(db, err);
 	goto out;
 out_rollback:
-	rollback(db);
+	sq_rollback(db);
 out:
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
@@ -944,7 +934,7 @@ struct batch_cat {
 static int load_cat(sqlite3 *db, struct batch_cat *c, struct ts_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = prep(db, &st, err,
+	int rc = sq_prep(db, &st, err,
 		      "SELECT coalesce((SELECT taken FROM quota_counters WHERE program=?1 AND category=?2),0),"
 		      " (SELECT count(*) FROM applications WHERE program=?1 AND category=?2 AND active=1)",
 		      "tt", c->program, c->category);
@@ -981,7 +971,7 @@ static int submit_one(sqlite3 *db, struct submit_job *j, struct batch_cat *c, ch
 		      struct ts_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = prep(db, &st, err,
+	int rc = sq_prep(db, &st, err,
 		      "SELECT id, applicant=?2 FROM applications WHERE grp=?1 AND active=1"
 		      " AND (applicant=?2 OR id_bidx=?3) LIMIT 1",
 		      "tit", j->group, j->applicant, j->id_bidx);
@@ -1012,7 +1002,7 @@ static int submit_one(sqlite3 *db, struct submit_job *j, struct batch_cat *c, ch
 		at = *last_at;
 	char hash[CRYPT_HEX_BYTES];
 	ledger_hash(last_hash, j->program, j->category, rank, at, j->ledger_id, hash);
-	rc = exec_p(db, err,
+	rc = sq_exec(db, err,
 		    "INSERT INTO applications(program,category,rank,grp,series,year,level,applicant,phone_bidx,"
 		    "id_bidx,union_code,status,active,fields,secret,receipt,submitted_at,updated_at)"
 		    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,(SELECT phone_bidx FROM applicants WHERE id=?8),?9,?10,"
@@ -1023,9 +1013,9 @@ static int submit_one(sqlite3 *db, struct submit_job *j, struct batch_cat *c, ch
 	if (rc)
 		return rc;
 	int64_t id = sqlite3_last_insert_rowid(db);
-	rc = add_event(db, id, at, "applicant", "submit", "submitted", NULL, NULL, err);
+	rc = sq_add_event(db, id, at, "applicant", "submit", "submitted", NULL, NULL, err);
 	if (!rc)
-		rc = exec_p(db, err,
+		rc = sq_exec(db, err,
 			    "INSERT INTO ledger(program,category,rank,at,applicant,prev,hash) VALUES(?,?,?,?,?,?,?)",
 			    "ttiittt", j->program, j->category, rank, at, j->ledger_id, last_hash, hash);
 	if (rc)
@@ -1047,11 +1037,11 @@ static int submit_one(sqlite3 *db, struct submit_job *j, struct batch_cat *c, ch
 static int ledger_head(sqlite3 *db, char *hash, int64_t *at, struct ts_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = prep(db, &st, err, "SELECT hash, at FROM ledger ORDER BY seq DESC LIMIT 1", "");
+	int rc = sq_prep(db, &st, err, "SELECT hash, at FROM ledger ORDER BY seq DESC LIMIT 1", "");
 	if (rc)
 		return rc;
 	int r = sqlite3_step(st);
-	snprintf(hash, CRYPT_HEX_BYTES, "%s", r == SQLITE_ROW ? col_text(st, 0) : LEDGER_GENESIS);
+	snprintf(hash, CRYPT_HEX_BYTES, "%s", r == SQLITE_ROW ? sq_text(st, 0) : LEDGER_GENESIS);
 	*at = r == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
 	sqlite3_finalize(st);
 	return (r == SQLITE_ROW || r == SQLITE_DONE) ? 0 : sq_fail(db, r, err);
@@ -1059,7 +1049,7 @@ static int ledger_head(sqlite3 *db, char *hash, int64_t *at, struct ts_error *er
 
 static int sq_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	struct ts_error err;
 	int rc = 0;
 	if (!q->writer_db && (rc = conn_open(q->path, &q->writer_db, &err)))
@@ -1070,7 +1060,7 @@ static int sq_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 	size_t ncats = 0;
 	char last_hash[CRYPT_HEX_BYTES];
 	int64_t last_at = 0;
-	if ((rc = begin(db, &err)))
+	if ((rc = sq_begin(db, &err)))
 		return rc;
 	if ((rc = ledger_head(db, last_hash, &last_at, &err)))
 		goto fail;
@@ -1089,16 +1079,16 @@ static int sq_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 	for (size_t i = 0; i < ncats; i++) {
 		if (!cats[i].dirty)
 			continue;
-		rc = exec_p(db, &err,
+		rc = sq_exec(db, &err,
 			    "INSERT INTO quota_counters(program,category,taken) VALUES(?,?,?)"
 			    " ON CONFLICT(program,category) DO UPDATE SET taken=excluded.taken",
 			    "tti", cats[i].program, cats[i].category, cats[i].taken);
 		if (rc)
 			goto fail;
 	}
-	return commit(db, &err);
+	return sq_commit(db, &err);
 fail:
-	rollback(db);
+	sq_rollback(db);
 	return rc ? rc : TS_EIO;
 }
 
@@ -1106,28 +1096,28 @@ fail:
 
 static int sq_ledger_each(struct store *s, store_ledger_fn fn, void *ctx, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	if ((rc = prep(db, &st, err, "SELECT seq,program,category,rank,at,applicant,prev,hash FROM ledger ORDER BY seq",
+	if ((rc = sq_prep(db, &st, err, "SELECT seq,program,category,rank,at,applicant,prev,hash FROM ledger ORDER BY seq",
 		       ""))) {
-		release(q, db);
+		sq_release(q, db);
 		return rc;
 	}
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		struct ledger_entry e = {
 			.seq = sqlite3_column_int64(st, 0),
-			.program = col_text(st, 1),
-			.category = col_text(st, 2),
+			.program = sq_text(st, 1),
+			.category = sq_text(st, 2),
 			.rank = sqlite3_column_int64(st, 3),
 			.at_us = sqlite3_column_int64(st, 4),
-			.applicant = col_text(st, 5),
-			.prev = col_text(st, 6),
-			.hash = col_text(st, 7),
+			.applicant = sq_text(st, 5),
+			.prev = sq_text(st, 6),
+			.hash = sq_text(st, 7),
 		};
 		if ((rc = fn(ctx, &e)))
 			break;
@@ -1135,19 +1125,19 @@ static int sq_ledger_each(struct store *s, store_ledger_fn fn, void *ctx, struct
 	if (!rc && r != SQLITE_DONE)
 		rc = sq_fail(db, r, err);
 	sqlite3_finalize(st);
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
 static int sq_ledger_crosscheck(struct store *s, int64_t *orphans, json_t **taken, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	rc = prep(db, &st, err,
+	rc = sq_prep(db, &st, err,
 		  "SELECT count(*) FROM applications a WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE"
 		  " l.program=a.program AND l.category=a.category AND l.rank=a.rank AND l.hash=a.receipt)",
 		  "");
@@ -1161,7 +1151,7 @@ static int sq_ledger_crosscheck(struct store *s, int64_t *orphans, json_t **take
 	}
 	if (!rc)
 		rc = taken_map(db, taken, err);
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
@@ -1170,50 +1160,50 @@ static int sq_ledger_crosscheck(struct store *s, int64_t *orphans, json_t **take
 static int sq_staff_add(struct store *s, const char *username, const char *pw_hash, const char *org,
 			const char *role, int64_t now, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	rc = exec_p(db, err,
+	rc = sq_exec(db, err,
 		    "INSERT INTO staff(username,pw_hash,org,role,created_at) VALUES(?,?,?,?,?)"
 		    " ON CONFLICT(username) DO UPDATE SET pw_hash=excluded.pw_hash, org=excluded.org,"
 		    " role=excluded.role, failed=0, locked_until=0",
 		    "tttti", username, pw_hash, org, role, now);
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
 static int sq_draft_put(struct store *s, int64_t applicant, const char *program, const char *body, int64_t now,
 			struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	rc = exec_p(db, err,
+	rc = sq_exec(db, err,
 		    "INSERT INTO drafts(applicant,program,body,updated_at) VALUES(?,?,?,?)"
 		    " ON CONFLICT(applicant,program) DO UPDATE SET body=excluded.body, updated_at=excluded.updated_at",
 		    "itti", applicant, program, body, now);
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
 static int sq_draft_get(struct store *s, int64_t applicant, const char *program, char **out,
 			int64_t *updated_at, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	if (!(rc = prep(db, &st, err, "SELECT body, updated_at FROM drafts WHERE applicant=? AND program=?", "it",
+	if (!(rc = sq_prep(db, &st, err, "SELECT body, updated_at FROM drafts WHERE applicant=? AND program=?", "it",
 			applicant, program))) {
 		int r = sqlite3_step(st);
 		if (r == SQLITE_ROW) {
-			*out = ts_strdup(col_text(st, 0));
+			*out = ts_strdup(sq_text(st, 0));
 			*updated_at = sqlite3_column_int64(st, 1);
 		} else if (r == SQLITE_DONE) {
 			rc = ts_error_set(err, TS_ENOTFOUND, "not_found", "没有保存的草稿");
@@ -1222,39 +1212,39 @@ static int sq_draft_get(struct store *s, int64_t applicant, const char *program,
 		}
 		sqlite3_finalize(st);
 	}
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
 static int sq_draft_delete(struct store *s, int64_t applicant, const char *program, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	rc = exec_p(db, err, "DELETE FROM drafts WHERE applicant=? AND program=?", "it", applicant, program);
-	release(q, db);
+	rc = sq_exec(db, err, "DELETE FROM drafts WHERE applicant=? AND program=?", "it", applicant, program);
+	sq_release(q, db);
 	return rc;
 }
 
 static int sq_check(struct store *s, struct ts_error *err)
 {
-	struct store_sqlite *q = SQ(s);
+	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int rc = acquire(q, &db, err);
+	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	if (!(rc = prep(db, &st, err, "PRAGMA integrity_check", ""))) {
+	if (!(rc = sq_prep(db, &st, err, "PRAGMA integrity_check", ""))) {
 		int r = sqlite3_step(st);
 		if (r != SQLITE_ROW)
 			rc = sq_fail(db, r, err);
-		else if (strcmp(col_text(st, 0), "ok") != 0)
-			rc = ts_error_set(err, TS_EIO, "corrupt", "数据库完整性检查失败：%s", col_text(st, 0));
+		else if (strcmp(sq_text(st, 0), "ok") != 0)
+			rc = ts_error_set(err, TS_EIO, "corrupt", "数据库完整性检查失败：%s", sq_text(st, 0));
 		sqlite3_finalize(st);
 	}
-	release(q, db);
+	sq_release(q, db);
 	return rc;
 }
 
@@ -1289,6 +1279,23 @@ static const struct store_ops sqlite_ops = {
 	.draft_get = sq_draft_get,
 	.draft_delete = sq_draft_delete,
 	.check = sq_check,
+	.staff_get = sqr_staff_get,
+	.staff_login_result = sqr_staff_login_result,
+	.staff_set_totp = sqr_staff_set_totp,
+	.review_list = sqr_review_list,
+	.app_steps = sqr_app_steps,
+	.app_note = sqr_app_note,
+	.running_at = sqr_running_at,
+	.expire_returns = sqr_expire_returns,
+	.publicity_create = sqr_publicity_create,
+	.publicity_get = sqr_publicity_get,
+	.publicity_list = sqr_publicity_list,
+	.publicity_close = sqr_publicity_close,
+	.objection_add = sqr_objection_add,
+	.objection_get = sqr_objection_get,
+	.objection_decide = sqr_objection_decide,
+	.audit_append = sqr_audit_append,
+	.audit_list = sqr_audit_list,
 };
 
 int store_sqlite_open(const char *path, struct store **out, struct ts_error *err)
@@ -1308,7 +1315,7 @@ int store_sqlite_open(const char *path, struct store **out, struct ts_error *err
 		sq_close(&q->base);
 		return rc;
 	}
-	release(q, db);
+	sq_release(q, db);
 	*out = &q->base;
 	return 0;
 }
