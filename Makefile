@@ -60,7 +60,8 @@ export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
 check-unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+	@failed=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || failed=$$((failed+1)); done; \
+	if [ $$failed -ne 0 ]; then echo "== $$failed unit test binaries failed"; exit 1; fi
 
 check-api: $(BUILD)/tisheng
 	TISHENG_BIN=$(abspath $(BUILD)/tisheng) node --test --test-concurrency=1 tests/api/

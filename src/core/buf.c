@@ -115,5 +115,5 @@ struct ts_str ts_str_from(const char *s)
 bool ts_str_eq(struct ts_str a, const char *b)
 {
 	size_t n = strlen(b);
-	return a.len == n && memcmp(a.ptr, b, n) == 0;
+	return a.len == n && (n == 0 || memcmp(a.ptr, b, n) == 0);
 }

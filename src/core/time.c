@@ -95,7 +95,10 @@ bool ts_date_parse(const char *s, int *y, int *m, int *d)
 
 void ts_local_date(int64_t us, int *y, int *m, int *d)
 {
-	int64_t secs = us / TS_US_PER_SEC + TS_CST_OFFSET_S;
+	int64_t secs = us / TS_US_PER_SEC;
+	if (us < 0 && us % TS_US_PER_SEC)
+		secs--;
+	secs += TS_CST_OFFSET_S;
 	int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
 	unsigned mm, dd;
 	ts_civil_from_days(days, y, &mm, &dd);

@@ -19,7 +19,8 @@ static void mask_keep(const char *s, size_t head, size_t tail, char *out, size_t
 
 void mask_phone(const char *phone, char *out, size_t n)
 {
-	mask_keep(phone, 3, 4, out, n);
+	/* only a real mobile number keeps its ends; anything else is hidden whole */
+	mask_keep(phone, strlen(phone) == 11 ? 3 : 64, strlen(phone) == 11 ? 4 : 64, out, n);
 }
 
 void mask_id(const char *id, char *out, size_t n)

@@ -241,10 +241,18 @@ static int parse_print(const json_t *p, struct ts_error *err)
 	if (!json_is_integer(cols) || json_integer_value(cols) < 1 || json_integer_value(cols) > 24 ||
 	    !json_is_array(rows))
 		return ts_error_set(err, TS_EINVAL, "invalid_spec", "print：需要 columns（1–24）和 rows");
+	static const char *const row_keys[] = {"cells", "height", NULL};
+	static const char *const cell_keys[] = {"label", "text", "field", "fields", "sep", "sign", "blank", "span", NULL};
 	size_t i;
 	json_t *row;
 	json_array_foreach(rows, i, row)
 	{
+		char where[64];
+		snprintf(where, sizeof(where), "print.rows[%zu]", i);
+		if (!json_is_object(row))
+			return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s：必须是对象", where);
+		if (!only_keys(row, row_keys, where, err))
+			return TS_EINVAL;
 		const json_t *cells = json_object_get(row, "cells");
 		if (!json_is_array(cells))
 			return ts_error_set(err, TS_EINVAL, "invalid_spec", "print.rows[%zu].cells：必须是数组", i);
@@ -253,8 +261,16 @@ static int parse_print(const json_t *p, struct ts_error *err)
 		json_t *cell;
 		json_array_foreach(cells, j, cell)
 		{
+			char cw[80];
+			snprintf(cw, sizeof(cw), "print.rows[%zu].cells[%zu]", i, j);
+			if (!json_is_object(cell))
+				return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s：必须是对象", cw);
+			if (!only_keys(cell, cell_keys, cw, err))
+				return TS_EINVAL;
 			const json_t *span = json_object_get(cell, "span");
-			sum += json_is_integer(span) ? json_integer_value(span) : 1;
+			if (span && (!json_is_integer(span) || json_integer_value(span) < 1))
+				return ts_error_set(err, TS_EINVAL, "invalid_spec", "%s.span：必须是正整数", cw);
+			sum += span ? json_integer_value(span) : 1;
 		}
 		if (sum != json_integer_value(cols))
 			return ts_error_set(err, TS_EINVAL, "invalid_spec",
@@ -413,7 +429,7 @@ int spec_parse(json_t *root, struct program_spec **out, struct ts_error *err)
 	s->group = s->series ? req_str(root, "group", "spec", err) : NULL;
 	if (!s->group)
 		goto out_fail;
-	if (!ident_ok(s->id, "-", 40) || !ident_ok(s->group, "-", 40))
+	if (!ident_ok(s->id, "-", 40) || !ident_ok(s->group, "-", 40) || strlen(s->id) < 3 || strlen(s->group) < 3)
 		goto out_bad_id;
 	s->department = opt_str(root, "department");
 	s->paper_deadline = opt_str(root, "paper_deadline");
@@ -446,6 +462,12 @@ int spec_parse(json_t *root, struct program_spec **out, struct ts_error *err)
 			}
 	}
 	const json_t *form = json_object_get(root, "form");
+	static const char *const form_keys[] = {"fields", NULL};
+	if (!json_is_object(form) || !only_keys(form, form_keys, "form", err)) {
+		if (!json_is_object(form))
+			ts_error_set(err, TS_EINVAL, "invalid_spec", "spec.form：必须是含 fields 的对象");
+		goto out_fail;
+	}
 	const json_t *fields = json_object_get(form, "fields");
 	if (!json_is_array(fields) || json_array_size(fields) == 0 || json_array_size(fields) > 200) {
 		ts_error_set(err, TS_EINVAL, "invalid_spec", "spec.form.fields：须有 1–200 个字段");

@@ -227,10 +227,10 @@ static bool is_blank(const json_t *v)
 		return true;
 	if (!json_is_string(v))
 		return false;
-	for (const char *s = json_string_value(v); *s; s++)
-		if (!isspace((unsigned char)*s))
-			return false;
-	return true;
+	char *t = trim_dup(json_string_value(v));
+	bool blank = t[0] == '\0';
+	free(t);
+	return blank;
 }
 
 int form_validate(const struct program_spec *spec, const json_t *fields, int ty, int tm, int td,

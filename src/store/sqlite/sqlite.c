@@ -949,15 +949,18 @@ static int load_cat(sqlite3 *db, struct batch_cat *c, struct ts_error *err)
 	return r == SQLITE_ROW ? 0 : sq_fail(db, r, err);
 }
 
-static struct batch_cat *find_cat(struct batch_cat *cats, size_t *ncats, size_t max, const char *program,
+/* The batch's entry for a category, added when new; the array grows. */
+static struct batch_cat *find_cat(struct batch_cat **cats, size_t *ncats, size_t *cap, const char *program,
 				  const char *category)
 {
 	for (size_t i = 0; i < *ncats; i++)
-		if (strcmp(cats[i].program, program) == 0 && strcmp(cats[i].category, category) == 0)
-			return &cats[i];
-	if (*ncats == max)
-		return NULL;
-	struct batch_cat *c = &cats[(*ncats)++];
+		if (strcmp((*cats)[i].program, program) == 0 && strcmp((*cats)[i].category, category) == 0)
+			return &(*cats)[i];
+	if (*ncats == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*cats = ts_realloc(*cats, *cap * sizeof(**cats));
+	}
+	struct batch_cat *c = &(*cats)[(*ncats)++];
 	memset(c, 0, sizeof(*c));
 	c->program = program;
 	c->category = category;
@@ -1055,9 +1058,8 @@ static int sq_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 	if (!q->writer_db && (rc = conn_open(q->path, &q->writer_db, &err)))
 		return rc;
 	sqlite3 *db = q->writer_db;
-	enum { MAXC = 64 };
-	struct batch_cat cats[MAXC];
-	size_t ncats = 0;
+	struct batch_cat *cats = NULL;
+	size_t ncats = 0, capc = 0;
 	char last_hash[CRYPT_HEX_BYTES];
 	int64_t last_at = 0;
 	if ((rc = sq_begin(db, &err)))
@@ -1066,11 +1068,7 @@ static int sq_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		struct submit_job *j = jobs[i];
-		struct batch_cat *c = find_cat(cats, &ncats, MAXC, j->program, j->category);
-		if (!c) {
-			rc = TS_EINTERNAL;
-			goto fail;
-		}
+		struct batch_cat *c = find_cat(&cats, &ncats, &capc, j->program, j->category);
 		if (c->taken < 0 && (rc = load_cat(db, c, &err)))
 			goto fail;
 		if ((rc = submit_one(db, j, c, last_hash, &last_at, &err)))
@@ -1086,8 +1084,10 @@ static int sq_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 		if (rc)
 			goto fail;
 	}
+	free(cats);
 	return sq_commit(db, &err);
 fail:
+	free(cats);
 	sq_rollback(db);
 	return rc ? rc : TS_EIO;
 }
