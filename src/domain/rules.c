@@ -71,6 +71,10 @@ static int check_one(const struct program_spec *spec, const struct category_def 
 				return refuse(err, r, "同一职业（工种）须晋升更高等级方可再次申请");
 		}
 		return 0;
+	case RULE_FIELD_IS_LEVEL:
+		if (!v || strcmp(v, cat->level) != 0)
+			return refuse(err, r, "所填学历与申报类别不一致");
+		return 0;
 	case RULE_ONCE_PER_LEVEL:
 		for (size_t i = 0; i < nhist; i++)
 			if (strcmp(hist[i].group, spec->group) != 0 && strcmp(hist[i].level, cat->level) == 0)

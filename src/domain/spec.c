@@ -28,6 +28,7 @@ static const struct {
 	{"one_per_year", RULE_ONE_PER_YEAR, false},
 	{"same_occupation", RULE_SAME_OCCUPATION, true},
 	{"once_per_level", RULE_ONCE_PER_LEVEL, false},
+	{"field_is_level", RULE_FIELD_IS_LEVEL, true},
 };
 
 static bool only_keys(const json_t *obj, const char *const *allowed, const char *where,

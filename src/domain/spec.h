@@ -47,6 +47,7 @@ enum rule_kind {
 	RULE_ONE_PER_YEAR,
 	RULE_SAME_OCCUPATION,
 	RULE_ONCE_PER_LEVEL,
+	RULE_FIELD_IS_LEVEL,
 };
 
 struct rule_def {
