@@ -142,6 +142,7 @@ void api_config_defaults(struct api_config *cfg)
 	cfg->codes.per_day = 10;
 	cfg->codes.ttl_us = 5 * 60 * TS_US_PER_SEC;
 	cfg->codes.max_tries = 5;
+	cfg->max_queue = 20000;
 }
 
 int api_ctx_init(struct api_ctx *ctx, struct store *store, const struct crypt_keys *keys,

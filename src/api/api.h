@@ -18,7 +18,7 @@
 
 struct registry;
 
-#define API_OUTCOMES 9
+#define API_OUTCOMES 10
 
 struct api_config {
 	unsigned ip_limit;          /* login requests per IP per minute; 0 = off */
@@ -29,6 +29,7 @@ struct api_config {
 	struct store_code_limits codes;
 	const char *calendar_path; /* data/holidays.json, may be NULL */
 	bool test_clock;           /* POST /api/v1/admin/clock moves the clock (tests only) */
+	size_t max_queue;          /* submissions waiting for the writer beyond this get 503 busy */
 };
 
 struct api_ctx {

@@ -22,7 +22,7 @@
 /* ---- outcome counters for /metrics ---- */
 
 static const char *const outcome_names[] = {"accepted", "quota_full", "duplicate", "invalid", "ineligible",
-					    "not_open", "closed", "unavailable", "other"};
+					    "not_open", "closed", "unavailable", "busy", "other"};
 #define NOUTCOMES (sizeof(outcome_names) / sizeof(outcome_names[0]))
 _Static_assert(NOUTCOMES == API_OUTCOMES, "outcome names and counters differ");
 
@@ -245,6 +245,13 @@ void api_app_submit(struct http_request *req, void *arg)
 	if (registry_taken(prog, ci) >= s->cat->places) {
 		count_outcome(ctx, "quota_full");
 		http_reply_error(req, 409, "quota_full", "名额已满，本类别已无剩余名额");
+		goto out;
+	}
+	if (store_writer_depth(ctx->store) >= ctx->cfg.max_queue) {
+		/* shed load rather than queue without bound: the client retries */
+		count_outcome(ctx, "busy");
+		http_add_header(req, "Retry-After", "1");
+		http_reply_error(req, 503, "busy", "当前申报人数过多，请稍后重试（您的申报尚未提交）");
 		goto out;
 	}
 	if (!check_fields(ctx, req, spec, s->cat, fields, 0, &norm))

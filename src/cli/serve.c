@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { O_DATA = 1000, O_STORE, O_LISTEN, O_SMS, O_IPLIMIT, O_WEB, O_THREADS, O_CONNS, O_TESTCLOCK };
+enum { O_DATA = 1000, O_STORE, O_LISTEN, O_SMS, O_IPLIMIT, O_WEB, O_THREADS, O_CONNS, O_TESTCLOCK, O_PERIP, O_MAXQUEUE, O_TIMEOUT };
 
 static bool parse_uint(const char *s, unsigned max, unsigned *out)
 {
@@ -45,13 +45,16 @@ int cli_serve(int argc, char **argv)
 		{"ip-limit", required_argument, NULL, O_IPLIMIT}, {"web", required_argument, NULL, O_WEB},
 		{"threads", required_argument, NULL, O_THREADS}, {"max-connections", required_argument, NULL, O_CONNS},
 		{"test-clock", no_argument, NULL, O_TESTCLOCK},
+		{"per-ip-connections", required_argument, NULL, O_PERIP}, {"max-queue", required_argument, NULL, O_MAXQUEUE},
+		{"timeout", required_argument, NULL, O_TIMEOUT},
 		{NULL, 0, NULL, 0},
 	};
 	const char *data = cli_default_data(), *store_url = NULL, *listen = "127.0.0.1:8080", *sms_spec = "log",
 		   *web = NULL;
 	struct api_config cfg;
 	api_config_defaults(&cfg);
-	unsigned threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN), conns = 20000;
+	unsigned threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN), conns = 20000, per_ip = 0, max_queue = 20000,
+		 timeout_s = 30;
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -63,6 +66,24 @@ int cli_serve(int argc, char **argv)
 		case O_SMS: sms_spec = optarg; break;
 		case O_WEB: web = optarg; break;
 		case O_TESTCLOCK: cfg.test_clock = true; break;
+		case O_PERIP:
+			if (!parse_uint(optarg, 1000000, &per_ip)) {
+				cli_fail("--per-ip-connections 应为非负整数（0 为不限）");
+				return 2;
+			}
+			break;
+		case O_MAXQUEUE:
+			if (!parse_uint(optarg, 10000000, &max_queue) || !max_queue) {
+				cli_fail("--max-queue 应为正整数");
+				return 2;
+			}
+			break;
+		case O_TIMEOUT:
+			if (!parse_uint(optarg, 3600, &timeout_s) || !timeout_s) {
+				cli_fail("--timeout 应为 1–3600 秒");
+				return 2;
+			}
+			break;
 		case O_IPLIMIT:
 			if (!parse_uint(optarg, 1000000, &cfg.ip_limit)) {
 				cli_fail("--ip-limit 应为非负整数（每分钟请求数，0 为不限）");
@@ -128,6 +149,7 @@ int cli_serve(int argc, char **argv)
 		goto out;
 	}
 	ctx_ok = true;
+	ctx.cfg.max_queue = max_queue;
 	char webbuf[PATH_MAX];
 	size_t nroutes;
 	const struct http_route *routes = api_routes(&nroutes);
@@ -140,8 +162,8 @@ int cli_serve(int argc, char **argv)
 		.max_body = 64 * 1024,
 		.threads = threads,
 		.conn_limit = conns,
-		.per_ip_conn_limit = 0,
-		.timeout_s = 30,
+		.per_ip_conn_limit = per_ip,
+		.timeout_s = timeout_s,
 	};
 	if (http_server_start(&hc, &srv, &err)) {
 		cli_fail("%s", err.message);

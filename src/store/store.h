@@ -181,6 +181,8 @@ struct store_writer_stats {
 	uint64_t queue_depth;
 };
 void store_writer_stats(struct store *s, struct store_writer_stats *out);
+/* Jobs waiting for the writer now (no lock taken). */
+size_t store_writer_depth(struct store *s);
 
 /* ---- ledger ---- */
 /* Calls fn for each ledger entry in sequence order; stops early when fn

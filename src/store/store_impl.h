@@ -8,6 +8,7 @@
 #define TS_STORE_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "store/store.h"
 
@@ -97,7 +98,7 @@ struct store_writer {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct submit_job *head, *tail;
-	size_t depth;
+	_Atomic size_t depth; /* written under mu, read without it */
 	bool running, stopping;
 	struct store_writer_stats stats;
 };

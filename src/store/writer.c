@@ -117,6 +117,11 @@ void store_submit(struct store *s, struct submit_job *job)
 	pthread_mutex_unlock(&w->mu);
 }
 
+size_t store_writer_depth(struct store *s)
+{
+	return atomic_load(&s->writer.depth);
+}
+
 void store_writer_stats(struct store *s, struct store_writer_stats *out)
 {
 	pthread_mutex_lock(&s->writer.mu);
