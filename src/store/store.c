@@ -14,8 +14,7 @@ int store_open(const char *url, const char *data_dir, struct store **out, struct
 	if (strncmp(url, "sqlite:", 7) == 0)
 		return store_sqlite_open(url + 7, out, err);
 	if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
-		return ts_error_set(err, TS_EINVAL, "unsupported",
-				    "此版本尚未包含 PostgreSQL 后端（见 docs/deploy.md）");
+		return store_pg_open(url, out, err);
 	return ts_error_set(err, TS_EINVAL, "bad_store", "无法识别的 --store：%s（应为 sqlite:PATH 或 postgres://…）", url);
 }
 

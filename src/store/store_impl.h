@@ -110,6 +110,7 @@ struct store {
 
 /* Backends. */
 int store_sqlite_open(const char *path, struct store **out, struct ts_error *err);
+int store_pg_open(const char *url, struct store **out, struct ts_error *err);
 
 /* writer.c */
 void store_writer_init(struct store_writer *w);

@@ -1,0 +1,72 @@
+/* store/pg/schema.h — versioned migrations of the PostgreSQL schema.
+ *
+ * Entries are only appended. `program` is on every table a national platform
+ * would shard (applications, ledger, quota_counters, publicity): with Citus
+ * these are distributed by program (see docs/deploy.md). */
+#ifndef TS_STORE_PG_SCHEMA_H
+#define TS_STORE_PG_SCHEMA_H
+
+static const char *const pg_migrations[] = {
+	/* 1: the foundation, review, publicity, objections, audit */
+	"CREATE TABLE orgs(code TEXT PRIMARY KEY, name TEXT NOT NULL, level TEXT NOT NULL, parent TEXT,"
+	"  seq BIGSERIAL NOT NULL);"
+	"CREATE TABLE programs(id TEXT PRIMARY KEY, spec TEXT NOT NULL, opens_at BIGINT NOT NULL,"
+	"  closes_at BIGINT NOT NULL, version BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+	"CREATE TABLE quota_counters(program TEXT NOT NULL, category TEXT NOT NULL,"
+	"  taken BIGINT NOT NULL DEFAULT 0, PRIMARY KEY(program, category));"
+	"CREATE TABLE applicants(id BIGSERIAL PRIMARY KEY, phone_bidx TEXT NOT NULL UNIQUE,"
+	"  phone_enc BYTEA NOT NULL, created_at BIGINT NOT NULL);"
+	"CREATE TABLE sms_codes(id BIGSERIAL PRIMARY KEY, phone_bidx TEXT NOT NULL, purpose TEXT NOT NULL,"
+	"  code_hash TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,"
+	"  tries INT NOT NULL DEFAULT 0, used INT NOT NULL DEFAULT 0);"
+	"CREATE INDEX sms_codes_phone ON sms_codes(phone_bidx, purpose, created_at);"
+	"CREATE TABLE sessions(token_hash TEXT PRIMARY KEY, kind TEXT NOT NULL, subject BIGINT NOT NULL,"
+	"  created_at BIGINT NOT NULL, last_seen BIGINT NOT NULL, expires_at BIGINT NOT NULL);"
+	"CREATE TABLE applications(id BIGSERIAL PRIMARY KEY, program TEXT NOT NULL, category TEXT NOT NULL,"
+	"  rank BIGINT NOT NULL, grp TEXT NOT NULL, series TEXT NOT NULL, year INT NOT NULL,"
+	"  level TEXT NOT NULL, applicant BIGINT NOT NULL REFERENCES applicants(id),"
+	"  phone_bidx TEXT NOT NULL, id_bidx TEXT NOT NULL, union_code TEXT NOT NULL,"
+	"  status TEXT NOT NULL, active INT NOT NULL DEFAULT 1, fields TEXT NOT NULL,"
+	"  secret BYTEA NOT NULL, receipt TEXT NOT NULL, submitted_at BIGINT NOT NULL,"
+	"  updated_at BIGINT NOT NULL, stage INT NOT NULL DEFAULT 0, returns INT NOT NULL DEFAULT 0,"
+	"  return_deadline BIGINT, UNIQUE(program, category, rank));"
+	"CREATE UNIQUE INDEX applications_grp_applicant ON applications(grp, applicant) WHERE active = 1;"
+	"CREATE UNIQUE INDEX applications_grp_id ON applications(grp, id_bidx) WHERE active = 1;"
+	"CREATE INDEX applications_applicant ON applications(applicant);"
+	"CREATE INDEX applications_person ON applications(id_bidx, series);"
+	"CREATE INDEX applications_union ON applications(program, union_code);"
+	"CREATE INDEX applications_review ON applications(program, stage, status);"
+	"CREATE INDEX applications_returned ON applications(status, return_deadline);"
+	"CREATE INDEX applications_running ON applications(program, category, active, rank);"
+	"CREATE TABLE application_events(id BIGSERIAL PRIMARY KEY, application BIGINT NOT NULL,"
+	"  at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, status TEXT NOT NULL,"
+	"  reason TEXT, detail TEXT);"
+	"CREATE INDEX application_events_app ON application_events(application, id);"
+	"CREATE TABLE ledger(seq BIGSERIAL PRIMARY KEY, program TEXT NOT NULL, category TEXT NOT NULL,"
+	"  rank BIGINT NOT NULL, at BIGINT NOT NULL, applicant TEXT NOT NULL, prev TEXT NOT NULL,"
+	"  hash TEXT NOT NULL);"
+	"CREATE INDEX ledger_link ON ledger(program, category, rank);"
+	"CREATE TABLE staff(id BIGSERIAL PRIMARY KEY, username TEXT NOT NULL UNIQUE, pw_hash TEXT NOT NULL,"
+	"  org TEXT NOT NULL, role TEXT NOT NULL, totp_secret BYTEA, totp_enabled INT NOT NULL DEFAULT 0,"
+	"  failed INT NOT NULL DEFAULT 0, locked_until BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL);"
+	"CREATE TABLE drafts(applicant BIGINT NOT NULL, program TEXT NOT NULL, body TEXT NOT NULL,"
+	"  updated_at BIGINT NOT NULL, PRIMARY KEY(applicant, program));"
+	"CREATE TABLE publicity(id BIGSERIAL PRIMARY KEY, program TEXT NOT NULL, stage INT NOT NULL,"
+	"  org TEXT NOT NULL, title TEXT NOT NULL, starts_at BIGINT NOT NULL, ends_at BIGINT NOT NULL,"
+	"  status TEXT NOT NULL, created_by TEXT NOT NULL, created_at BIGINT NOT NULL,"
+	"  closed_by TEXT, closed_at BIGINT);"
+	"CREATE TABLE publicity_entries(publicity BIGINT NOT NULL REFERENCES publicity(id),"
+	"  application BIGINT NOT NULL REFERENCES applications(id), seq INT NOT NULL,"
+	"  name TEXT NOT NULL, unit TEXT NOT NULL, category TEXT NOT NULL, category_name TEXT NOT NULL,"
+	"  amount_fen BIGINT NOT NULL, id_masked TEXT NOT NULL, PRIMARY KEY(publicity, application));"
+	"CREATE TABLE objections(id BIGSERIAL PRIMARY KEY, publicity BIGINT NOT NULL REFERENCES publicity(id),"
+	"  application BIGINT NOT NULL, name TEXT NOT NULL, phone_bidx TEXT NOT NULL, phone_enc BYTEA NOT NULL,"
+	"  text TEXT NOT NULL, created_at BIGINT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',"
+	"  note TEXT, decided_by TEXT, decided_at BIGINT);"
+	"CREATE INDEX objections_publicity ON objections(publicity);"
+	"CREATE TABLE audit(seq BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, role TEXT,"
+	"  org TEXT, ip TEXT, action TEXT NOT NULL, target TEXT, reason TEXT, detail TEXT,"
+	"  prev TEXT NOT NULL, hash TEXT NOT NULL);",
+};
+
+#endif
