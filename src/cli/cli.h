@@ -14,6 +14,7 @@ int cli_staff(int argc, char **argv);
 int cli_org(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_ledger(int argc, char **argv);
+int cli_store(int argc, char **argv);
 
 /* Reports an error on standard error: "tisheng: MESSAGE". */
 void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

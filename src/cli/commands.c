@@ -15,20 +15,21 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum { OPT_DATA = 1000, OPT_STORE, OPT_DEMO, OPT_OPENS, OPT_CLOSES, OPT_ORG, OPT_ROLE, OPT_USER };
+enum { OPT_DATA = 1000, OPT_STORE, OPT_DEMO, OPT_OPENS, OPT_CLOSES, OPT_ORG, OPT_ROLE, OPT_USER, OPT_FROM, OPT_TO };
 
 static const struct option common_opts[] = {
 	{"data", required_argument, NULL, OPT_DATA},   {"store", required_argument, NULL, OPT_STORE},
 	{"demo", no_argument, NULL, OPT_DEMO},         {"opens", required_argument, NULL, OPT_OPENS},
 	{"closes", required_argument, NULL, OPT_CLOSES}, {"org", required_argument, NULL, OPT_ORG},
 	{"role", required_argument, NULL, OPT_ROLE},   {"username", required_argument, NULL, OPT_USER},
+	{"from", required_argument, NULL, OPT_FROM},   {"to", required_argument, NULL, OPT_TO},
 	{NULL, 0, NULL, 0},
 };
 
 struct opts {
 	struct cli_common c;
 	bool demo;
-	const char *opens, *closes, *org, *role, *username;
+	const char *opens, *closes, *org, *role, *username, *from, *to;
 };
 
 /* Parses options in any order; positional arguments are left in pos[]. */
@@ -60,6 +61,8 @@ static int parse(int argc, char **argv, struct opts *o, char **pos, int maxpos, 
 		case OPT_ORG: o->org = optarg; break;
 		case OPT_ROLE: o->role = optarg; break;
 		case OPT_USER: o->username = optarg; break;
+		case OPT_FROM: o->from = optarg; break;
+		case OPT_TO: o->to = optarg; break;
 		default:
 			cli_fail("无法识别的选项：%s", argv[optind - 1]);
 			return 2;
@@ -447,4 +450,82 @@ int cli_ledger(int argc, char **argv)
 	ledger_verifier_free(&vc.v);
 	store_close(s);
 	return rc ? 1 : 0;
+}
+
+/* ---- store copy ---- */
+
+struct copy_ctx {
+	struct store *to;
+	const struct store_table *t;
+	json_t *batch;
+	int64_t rows;
+	struct ts_error err;
+};
+
+static int copy_flush(struct copy_ctx *cc)
+{
+	if (json_array_size(cc->batch) == 0)
+		return 0;
+	int rc = store_table_insert(cc->to, cc->t, cc->batch, &cc->err);
+	json_array_clear(cc->batch);
+	return rc;
+}
+
+static int copy_row(void *arg, json_t *row)
+{
+	struct copy_ctx *cc = arg;
+	json_array_append(cc->batch, row);
+	cc->rows++;
+	if (json_array_size(cc->batch) >= 2000)
+		return copy_flush(cc) ? -1 : 0;
+	return 0;
+}
+
+int cli_store(int argc, char **argv)
+{
+	struct opts o;
+	char *pos[1];
+	int npos, rc = parse(argc, argv, &o, pos, 1, &npos);
+	if (rc)
+		return rc;
+	if (npos != 1 || strcmp(pos[0], "copy") != 0 || !o.to) {
+		cli_fail("用法：tisheng store copy --from sqlite:PATH|postgres://… --to postgres://…|sqlite:PATH [--data DIR]");
+		return 2;
+	}
+	struct cli_common from = {o.c.data_dir, o.from}, to = {o.c.data_dir, o.to};
+	struct store *src = open_store(&from), *dst = src ? open_store(&to) : NULL;
+	if (!src || !dst) {
+		store_close(src);
+		return 1;
+	}
+	struct ts_error err;
+	bool empty = false;
+	if (store_is_empty(dst, &empty, &err) || !empty) {
+		cli_fail("目标数据库不是空的（已有项目、组织或申报），为避免覆盖，已停止");
+		rc = 1;
+		goto out;
+	}
+	struct copy_ctx cc = {.to = dst, .batch = json_array()};
+	for (const struct store_table *t = store_tables; t->name && !rc; t++) {
+		cc.t = t;
+		cc.rows = 0;
+		int r = store_table_each(src, t, copy_row, &cc, &err);
+		if (r == 0)
+			r = copy_flush(&cc);
+		if (r == 0)
+			r = store_table_finish(dst, t, &cc.err);
+		if (r) {
+			cli_fail("复制表 %s 失败：%s", t->name, cc.err.message[0] ? cc.err.message : err.message);
+			rc = 1;
+			break;
+		}
+		fprintf(stderr, "  %-20s %lld 行\n", t->name, (long long)cc.rows);
+	}
+	json_decref(cc.batch);
+	if (!rc)
+		printf("复制完成。请在目标库上运行 tisheng ledger verify --store … 核对账本。\n");
+out:
+	store_close(dst);
+	store_close(src);
+	return rc;
 }

@@ -20,6 +20,7 @@ static void usage(FILE *f)
 	      "  org import FILE --data DIR               导入工会组织树\n"
 	      "  serve   --data DIR [--listen ADDR:PORT] [--sms file:PATH] [--ip-limit N] [--web DIR]\n"
 	      "  ledger verify --data DIR                 校验申报账本\n"
+	      "  store copy --from URL --to URL [--data DIR]   把整个数据库复制到另一后端（如 SQLite → PostgreSQL）\n"
 	      "Every command that opens the database accepts --store sqlite:PATH.\n"
 	      "Without --data, $TISHENG_DATA, then ./data is used.\n",
 	      f);
@@ -105,6 +106,8 @@ int main(int argc, char **argv)
 		rc = cli_serve(argc - 1, argv + 1);
 	else if (strcmp(cmd, "ledger") == 0)
 		rc = cli_ledger(argc - 1, argv + 1);
+	else if (strcmp(cmd, "store") == 0)
+		rc = cli_store(argc - 1, argv + 1);
 	else {
 		cli_fail("未知命令 \"%s\"", cmd);
 		usage(stderr);

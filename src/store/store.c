@@ -1,6 +1,9 @@
 /* store/store.c — choosing a backend and forwarding calls to it. */
 #include "store/store_impl.h"
 
+#include <sodium.h>
+#include <stdlib.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -278,4 +281,102 @@ int store_audit_append(struct store *s, const struct store_audit *a, struct ts_e
 int store_audit_list(struct store *s, int64_t before, int limit, json_t **out, struct ts_error *err)
 {
 	return s->ops->audit_list(s, before, limit, out, err);
+}
+
+#define COLS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+const struct store_table store_tables[] = {
+	{"orgs", COLS("code", "name", "level", "parent", "seq"), "seq"},
+	{"programs", COLS("id", "spec", "opens_at", "closes_at", "version", "updated_at"), NULL},
+	{"quota_counters", COLS("program", "category", "taken"), NULL},
+	{"applicants", COLS("id", "phone_bidx", "phone_enc", "created_at"), "id"},
+	{"sessions", COLS("token_hash", "kind", "subject", "created_at", "last_seen", "expires_at"), NULL},
+	{"applications", COLS("id", "program", "category", "rank", "grp", "series", "year", "level", "applicant",
+			      "phone_bidx", "id_bidx", "union_code", "status", "active", "fields", "secret", "receipt",
+			      "submitted_at", "updated_at", "stage", "returns", "return_deadline"),
+	 "id"},
+	{"application_events", COLS("id", "application", "at", "actor", "action", "status", "reason", "detail"), "id"},
+	{"ledger", COLS("seq", "program", "category", "rank", "at", "applicant", "prev", "hash"), "seq"},
+	{"staff", COLS("id", "username", "pw_hash", "org", "role", "totp_secret", "totp_enabled", "failed", "locked_until",
+		       "created_at"),
+	 "id"},
+	{"drafts", COLS("applicant", "program", "body", "updated_at"), NULL},
+	{"publicity", COLS("id", "program", "stage", "org", "title", "starts_at", "ends_at", "status", "created_by",
+			   "created_at", "closed_by", "closed_at"),
+	 "id"},
+	{"publicity_entries", COLS("publicity", "application", "seq", "name", "unit", "category", "category_name",
+				   "amount_fen", "id_masked"),
+	 NULL},
+	{"objections", COLS("id", "publicity", "application", "name", "phone_bidx", "phone_enc", "text", "created_at",
+			    "status", "note", "decided_by", "decided_at"),
+	 "id"},
+	{"audit", COLS("seq", "at", "actor", "role", "org", "ip", "action", "target", "reason", "detail", "prev", "hash"),
+	 "seq"},
+	{NULL, NULL, NULL},
+};
+
+int store_table_each(struct store *s, const struct store_table *t, store_row_fn fn, void *ctx, struct ts_error *err)
+{
+	return s->ops->table_each(s, t, fn, ctx, err);
+}
+
+int store_table_insert(struct store *s, const struct store_table *t, const json_t *rows, struct ts_error *err)
+{
+	return s->ops->table_insert(s, t, rows, err);
+}
+
+int store_table_finish(struct store *s, const struct store_table *t, struct ts_error *err)
+{
+	return s->ops->table_finish ? s->ops->table_finish(s, t, err) : 0;
+}
+
+static int count_rows(void *ctx, json_t *row)
+{
+	(void)row;
+	(*(int64_t *)ctx)++;
+	return 1; /* one is enough */
+}
+
+int store_is_empty(struct store *s, bool *empty, struct ts_error *err)
+{
+	*empty = true;
+	for (const struct store_table *t = store_tables; t->name; t++) {
+		if (strcmp(t->name, "applications") && strcmp(t->name, "ledger") && strcmp(t->name, "programs") &&
+		    strcmp(t->name, "orgs"))
+			continue;
+		int64_t n = 0;
+		int rc = store_table_each(s, t, count_rows, &n, err);
+		if (rc < 0)
+			return rc;
+		if (n)
+			*empty = false;
+	}
+	return 0;
+}
+
+json_t *store_blob_json(const void *p, size_t n)
+{
+	size_t len = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
+	char *b = malloc(len);
+	if (!b)
+		abort();
+	sodium_bin2base64(b, len, p, n, sodium_base64_VARIANT_ORIGINAL);
+	json_t *o = json_pack("{s:s}", "$b", b);
+	free(b);
+	return o;
+}
+
+bool store_blob_decode(const json_t *v, struct ts_buf *out)
+{
+	const char *b = json_string_value(json_object_get(v, "$b"));
+	if (!json_is_object(v) || !b)
+		return false;
+	size_t n = strlen(b), got = 0;
+	unsigned char *bin = malloc(n + 1);
+	if (!bin)
+		abort();
+	bool ok = sodium_base642bin(bin, n + 1, b, n, NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+		  ts_buf_append(out, bin, got) == 0;
+	free(bin);
+	return ok;
 }

@@ -322,6 +322,28 @@ int store_audit_append(struct store *s, const struct store_audit *a, struct ts_e
 int store_audit_list(struct store *s, int64_t before, int limit, json_t **out, struct ts_error *err)
 	__attribute__((warn_unused_result));
 
+/* ---- copying a whole store (tisheng store copy) ---- */
+/* The tables in copy order (parents first), each with its columns; NULL-terminated. */
+struct store_table {
+	const char *name;
+	const char *const *columns;
+	const char *serial; /* the column whose sequence must follow the copy, or NULL */
+};
+extern const struct store_table store_tables[];
+/* Calls fn for each row of a table, as a JSON array of values in column
+ * order: integers, strings, null, or {"$b": base64} for binary. */
+typedef int (*store_row_fn)(void *ctx, json_t *row);
+int store_table_each(struct store *s, const struct store_table *t, store_row_fn fn, void *ctx, struct ts_error *err)
+	__attribute__((warn_unused_result));
+/* Inserts rows (as produced by store_table_each) in one transaction. */
+int store_table_insert(struct store *s, const struct store_table *t, const json_t *rows, struct ts_error *err)
+	__attribute__((warn_unused_result));
+/* After a copy: moves id sequences past the copied ids (no-op where not needed). */
+int store_table_finish(struct store *s, const struct store_table *t, struct ts_error *err)
+	__attribute__((warn_unused_result));
+/* True when the store has no applications, ledger, programs nor orgs. */
+int store_is_empty(struct store *s, bool *empty, struct ts_error *err) __attribute__((warn_unused_result));
+
 /* ---- drafts ---- */
 int store_draft_put(struct store *s, int64_t applicant, const char *program, const char *json, int64_t now,
 		    struct ts_error *err) __attribute__((warn_unused_result));

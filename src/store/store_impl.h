@@ -91,6 +91,9 @@ struct store_ops {
 				int64_t now, struct ts_error *err);
 	int (*audit_append)(struct store *s, const struct store_audit *a, struct ts_error *err);
 	int (*audit_list)(struct store *s, int64_t before, int limit, json_t **out, struct ts_error *err);
+	int (*table_each)(struct store *s, const struct store_table *t, store_row_fn fn, void *ctx, struct ts_error *err);
+	int (*table_insert)(struct store *s, const struct store_table *t, const json_t *rows, struct ts_error *err);
+	int (*table_finish)(struct store *s, const struct store_table *t, struct ts_error *err);
 };
 
 struct store_writer {
@@ -111,6 +114,11 @@ struct store {
 /* Backends. */
 int store_sqlite_open(const char *path, struct store **out, struct ts_error *err);
 int store_pg_open(const char *url, struct store **out, struct ts_error *err);
+
+/* store.c: binary values in copied rows are {"$b": base64}. */
+json_t *store_blob_json(const void *p, size_t n);
+/* True and the bytes appended when v is such a value. */
+bool store_blob_decode(const json_t *v, struct ts_buf *out);
 
 /* writer.c */
 void store_writer_init(struct store_writer *w);

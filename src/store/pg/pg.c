@@ -1654,6 +1654,139 @@ static int pg_audit_list(struct store *s, int64_t before, int limit, json_t **ou
 	return rc;
 }
 
+/* ---- whole-table copy ---- */
+
+#define BYTEAOID 17
+#define INT8OID 20
+#define INT2OID 21
+#define INT4OID 23
+
+static int cols_sql(const struct store_table *t, struct ts_buf *b, bool params)
+{
+	int rc = 0;
+	for (size_t i = 0; t->columns[i] && !rc; i++)
+		rc = params ? ts_buf_printf(b, "%s$%zu", i ? "," : "", i + 1) : ts_buf_printf(b, "%s%s", i ? "," : "", t->columns[i]);
+	return rc;
+}
+
+static int pg_table_each(struct store *s, const struct store_table *t, store_row_fn fn, void *ctx, struct ts_error *err)
+{
+	WITH_CONN(s, err);
+	struct ts_buf sql;
+	ts_buf_init(&sql, 0);
+	if (ts_buf_puts(&sql, "SELECT ") || cols_sql(t, &sql, false) ||
+	    ts_buf_printf(&sql, " FROM %s ORDER BY %s", t->name, t->columns[0])) {
+		rc = ts_error_set(err, TS_EINTERNAL, "internal", "SQL 过长");
+		goto out;
+	}
+	PGresult *r = run(c, err, sql.ptr, "");
+	if (!r) {
+		rc = err->status;
+		goto out;
+	}
+	for (int i = 0; i < PQntuples(r) && !rc; i++) {
+		json_t *row = json_array();
+		for (int j = 0; j < PQnfields(r); j++) {
+			Oid type = PQftype(r, j);
+			if (PQgetisnull(r, i, j)) {
+				json_array_append_new(row, json_null());
+			} else if (type == INT8OID || type == INT4OID || type == INT2OID) {
+				json_array_append_new(row, json_integer(ival(r, i, j)));
+			} else if (type == BYTEAOID) {
+				struct ts_buf b;
+				ts_buf_init(&b, 0);
+				if (bytea(r, i, j, &b) == 0)
+					json_array_append_new(row, store_blob_json(b.ptr, b.len));
+				else
+					json_array_append_new(row, json_null());
+				ts_buf_free(&b);
+			} else {
+				json_array_append_new(row, json_string(val(r, i, j)));
+			}
+		}
+		rc = fn(ctx, row);
+		json_decref(row);
+	}
+	PQclear(r);
+out:
+	ts_buf_free(&sql);
+	release(q, c);
+	return rc;
+}
+
+static int pg_table_insert(struct store *s, const struct store_table *t, const json_t *rows, struct ts_error *err)
+{
+	WITH_CONN(s, err);
+	struct ts_buf sql;
+	ts_buf_init(&sql, 0);
+	size_t ncols = 0;
+	while (t->columns[ncols])
+		ncols++;
+	if (ncols > 32 || ts_buf_printf(&sql, "INSERT INTO %s(", t->name) || cols_sql(t, &sql, false) ||
+	    ts_buf_puts(&sql, ") VALUES(") || cols_sql(t, &sql, true) || ts_buf_puts(&sql, ")")) {
+		rc = ts_error_set(err, TS_EINTERNAL, "internal", "SQL 过长");
+		goto out;
+	}
+	if ((rc = begin(c, err)))
+		goto out;
+	size_t i;
+	json_t *row;
+	json_array_foreach((json_t *)rows, i, row)
+	{
+		const char *vals[32];
+		int lens[32], fmts[32];
+		char nums[32][24];
+		struct ts_buf blobs[32];
+		for (size_t j = 0; j < ncols; j++) {
+			json_t *v = json_array_get(row, j);
+			ts_buf_init(&blobs[j], 0);
+			lens[j] = 0;
+			fmts[j] = 0;
+			vals[j] = NULL;
+			if (json_is_integer(v)) {
+				snprintf(nums[j], sizeof(nums[j]), "%lld", (long long)json_integer_value(v));
+				vals[j] = nums[j];
+			} else if (json_is_string(v)) {
+				vals[j] = json_string_value(v);
+			} else if (json_is_object(v) && store_blob_decode(v, &blobs[j])) {
+				vals[j] = blobs[j].len ? blobs[j].ptr : "";
+				lens[j] = (int)blobs[j].len;
+				fmts[j] = 1;
+			}
+		}
+		PGresult *r = PQexecParams(c, sql.ptr, (int)ncols, NULL, vals, lens, fmts, 0);
+		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+			rc = pg_fail(c, r, err);
+		PQclear(r);
+		for (size_t j = 0; j < ncols; j++)
+			ts_buf_free(&blobs[j]);
+		if (rc)
+			break;
+	}
+	if (rc)
+		rollback(c);
+	else
+		rc = commit(c, err);
+out:
+	ts_buf_free(&sql);
+	release(q, c);
+	return rc;
+}
+
+static int pg_table_finish(struct store *s, const struct store_table *t, struct ts_error *err)
+{
+	if (!t->serial)
+		return 0;
+	WITH_CONN(s, err);
+	char sql[400];
+	snprintf(sql, sizeof(sql),
+		 "SELECT setval(pg_get_serial_sequence('%s','%s'), coalesce(max(%s),1), max(%s) IS NOT NULL) FROM %s", t->name,
+		 t->serial, t->serial, t->serial, t->name);
+	rc = simple(c, sql, err);
+	release(q, c);
+	return rc;
+}
+
 static const struct store_ops pg_ops = {
 	.name = "postgres",
 	.close = pg_close,
@@ -1702,6 +1835,9 @@ static const struct store_ops pg_ops = {
 	.objection_decide = pg_objection_decide,
 	.audit_append = pg_audit_append,
 	.audit_list = pg_audit_list,
+	.table_each = pg_table_each,
+	.table_insert = pg_table_insert,
+	.table_finish = pg_table_finish,
 };
 
 int store_pg_open(const char *url, struct store **out, struct ts_error *err)

@@ -1248,6 +1248,118 @@ static int sq_check(struct store *s, struct ts_error *err)
 	return rc;
 }
 
+/* ---- whole-table copy ---- */
+
+static int sql_cols(const struct store_table *t, struct ts_buf *b, bool placeholders)
+{
+	int rc = 0;
+	for (size_t i = 0; t->columns[i] && !rc; i++)
+		rc = placeholders ? ts_buf_puts(b, i ? ",?" : "?") : ts_buf_printf(b, "%s%s", i ? "," : "", t->columns[i]);
+	return rc;
+}
+
+static int sq_table_each(struct store *s, const struct store_table *t, store_row_fn fn, void *ctx, struct ts_error *err)
+{
+	struct store_sqlite *q = sq_of(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = sq_acquire(q, &db, err);
+	if (rc)
+		return rc;
+	struct ts_buf sql;
+	ts_buf_init(&sql, 0);
+	if (ts_buf_puts(&sql, "SELECT ") || sql_cols(t, &sql, false) ||
+	    ts_buf_printf(&sql, " FROM %s ORDER BY %s", t->name, t->columns[0]))
+		rc = ts_error_set(err, TS_EINTERNAL, "internal", "SQL 过长");
+	if (!rc)
+		rc = sq_prep(db, &st, err, sql.ptr, "");
+	int r = SQLITE_DONE;
+	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *row = json_array();
+		for (int i = 0; i < sqlite3_column_count(st); i++) {
+			switch (sqlite3_column_type(st, i)) {
+			case SQLITE_INTEGER:
+				json_array_append_new(row, json_integer(sqlite3_column_int64(st, i)));
+				break;
+			case SQLITE_BLOB:
+				json_array_append_new(row, store_blob_json(sqlite3_column_blob(st, i),
+									   (size_t)sqlite3_column_bytes(st, i)));
+				break;
+			case SQLITE_NULL:
+				json_array_append_new(row, json_null());
+				break;
+			default:
+				json_array_append_new(row, json_string(sq_text(st, i)));
+			}
+		}
+		rc = fn(ctx, row);
+		json_decref(row);
+	}
+	if (!rc && r != SQLITE_DONE && r != SQLITE_ROW)
+		rc = sq_fail(db, r, err);
+	sqlite3_finalize(st);
+	ts_buf_free(&sql);
+	sq_release(q, db);
+	return rc;
+}
+
+static int sq_table_insert(struct store *s, const struct store_table *t, const json_t *rows, struct ts_error *err)
+{
+	struct store_sqlite *q = sq_of(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = sq_acquire(q, &db, err);
+	if (rc)
+		return rc;
+	struct ts_buf sql, blob;
+	ts_buf_init(&sql, 0);
+	ts_buf_init(&blob, 0);
+	if (ts_buf_printf(&sql, "INSERT INTO %s(", t->name) || sql_cols(t, &sql, false) || ts_buf_puts(&sql, ") VALUES(") ||
+	    sql_cols(t, &sql, true) || ts_buf_puts(&sql, ")"))
+		rc = ts_error_set(err, TS_EINTERNAL, "internal", "SQL 过长");
+	if (!rc)
+		rc = sq_begin(db, err);
+	if (!rc)
+		rc = sq_prep(db, &st, err, sql.ptr, "");
+	size_t i;
+	json_t *row;
+	json_array_foreach((json_t *)rows, i, row)
+	{
+		if (rc)
+			break;
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		size_t j;
+		json_t *v;
+		json_array_foreach(row, j, v)
+		{
+			int b = (int)j + 1;
+			if (json_is_integer(v))
+				sqlite3_bind_int64(st, b, json_integer_value(v));
+			else if (json_is_string(v))
+				sqlite3_bind_text(st, b, json_string_value(v), -1, SQLITE_TRANSIENT);
+			else if (json_is_object(v)) {
+				ts_buf_reset(&blob);
+				if (store_blob_decode(v, &blob))
+					sqlite3_bind_blob64(st, b, blob.len ? blob.ptr : "", blob.len, SQLITE_TRANSIENT);
+			} else
+				sqlite3_bind_null(st, b);
+		}
+		int r = sqlite3_step(st);
+		if (r != SQLITE_DONE)
+			rc = sq_fail(db, r, err);
+	}
+	sqlite3_finalize(st);
+	if (rc)
+		sq_rollback(db);
+	else
+		rc = sq_commit(db, err);
+	ts_buf_free(&sql);
+	ts_buf_free(&blob);
+	sq_release(q, db);
+	return rc;
+}
+
 static const struct store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
@@ -1296,6 +1408,9 @@ static const struct store_ops sqlite_ops = {
 	.objection_decide = sqr_objection_decide,
 	.audit_append = sqr_audit_append,
 	.audit_list = sqr_audit_list,
+	.table_each = sq_table_each,
+	.table_insert = sq_table_insert,
+	.table_finish = NULL,
 };
 
 int store_sqlite_open(const char *path, struct store **out, struct ts_error *err)
