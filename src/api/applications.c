@@ -4,6 +4,7 @@
  * durable (DESIGN.md, "the submission path"). */
 #include "api/common.h"
 #include "api/handlers.h"
+#include "api/review_util.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/time.h"
@@ -517,11 +518,16 @@ void api_app_withdraw(struct http_request *req, void *arg)
 	if (rc == TS_ECONFLICT)
 		ts_error_set(&err, TS_ECONFLICT, "locked", "该申报当前状态不能撤回");
 	int64_t id = a.id;
-	store_app_free(&a);
 	if (rc) {
+		store_app_free(&a);
 		api_reply_err(req, &err);
 		return;
 	}
+	struct reg_program *p = registry_get(ctx->reg, a.program);
+	if (p)
+		review_backfill(ctx, p->spec, &a, "已由申报人撤回");
+	registry_put(p);
+	store_app_free(&a);
 	if (store_app_get(ctx->store, id, &a, &err)) {
 		api_reply_err(req, &err);
 		return;

@@ -48,6 +48,20 @@ bool review_in_subtree(const char *root, const char *code, org_lookup_fn lookup,
 	return false;
 }
 
+/* True when s holds nothing but ASCII whitespace and U+3000. */
+static bool only_space(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		else if (p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80)
+			p += 3;
+		else
+			return false;
+	}
+	return true;
+}
+
 static void field_error(json_t *fields, const char *name, const char *msg)
 {
 	json_array_append_new(fields, json_pack("{s:s,s:s}", "name", name, "message", msg));
@@ -68,8 +82,8 @@ int review_parse_decision(const json_t *body, int64_t now, struct review_decisio
 		return ts_error_set(err, TS_EINVAL, "invalid", "审核理由格式不正确");
 	}
 	out->reason = json_string_value(reason);
-	if (out->reason && !*out->reason)
-		out->reason = NULL;
+	if (out->reason && only_space(out->reason))
+		out->reason = NULL; /* whitespace alone, ASCII or full-width, is no reason */
 	if (strcmp(d, "pass") == 0) {
 		out->kind = DECISION_PASS;
 		return 0;
