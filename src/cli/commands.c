@@ -142,6 +142,8 @@ static int load_program_file(struct store *s, const char *path, const char *open
 		return 1;
 	}
 	int64_t now = ts_now_us();
+	int64_t old_closes = 0;
+	bool have_old = ts_time_parse(json_string_value(json_object_get(root, "closes_at")), now, &old_closes) == 0;
 	const char *names[2] = {"opens_at", "closes_at"};
 	const char *vals[2] = {opens, closes};
 	for (int i = 0; i < 2; i++) {
@@ -157,6 +159,21 @@ static int load_program_file(struct store *s, const char *path, const char *open
 		char iso[40];
 		ts_time_format(t, iso, sizeof(iso));
 		json_object_set_new(root, names[i], json_string(iso));
+		/* the paper hand-in deadline keeps its distance from the close */
+		const char *pd = json_string_value(json_object_get(root, "paper_deadline"));
+		int y, m, d, cy, cm, cd, ny, nm, nd;
+		if (i == 1 && have_old && pd && ts_date_parse(pd, &y, &m, &d)) {
+			ts_local_date(old_closes - 1, &cy, &cm, &cd);
+			int64_t gap = ts_days_from_civil(y, (unsigned)m, (unsigned)d) -
+				      ts_days_from_civil(cy, (unsigned)cm, (unsigned)cd);
+			ts_local_date(t - 1, &ny, &nm, &nd);
+			int ry;
+			unsigned rm, rd;
+			ts_civil_from_days(ts_days_from_civil(ny, (unsigned)nm, (unsigned)nd) + gap, &ry, &rm, &rd);
+			char nd_s[16];
+			snprintf(nd_s, sizeof(nd_s), "%04d-%02u-%02u", ry, rm, rd);
+			json_object_set_new(root, "paper_deadline", json_string(nd_s));
+		}
 	}
 	struct program_spec *spec = NULL;
 	struct ts_error err;

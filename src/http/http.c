@@ -309,11 +309,27 @@ static bool path_safe(const char *p)
 	return true;
 }
 
+static bool accepts_gzip(struct http_request *req)
+{
+	const char *ae = http_req_header(req, "Accept-Encoding");
+	return ae && strstr(ae, "gzip") != NULL;
+}
+
 static bool try_file(struct http_request *req, const char *rel, bool immutable)
 {
 	char full[1200];
-	snprintf(full, sizeof(full), "%s%s", req->srv->cfg.web_dir, rel);
-	int fd = open(full, O_RDONLY | O_CLOEXEC);
+	int fd = -1;
+	bool gz = false;
+	/* a FILE.gz made by the build is sent as is to browsers that take gzip */
+	if (accepts_gzip(req)) {
+		snprintf(full, sizeof(full), "%s%s.gz", req->srv->cfg.web_dir, rel);
+		fd = open(full, O_RDONLY | O_CLOEXEC);
+		gz = fd >= 0;
+	}
+	if (fd < 0) {
+		snprintf(full, sizeof(full), "%s%s", req->srv->cfg.web_dir, rel);
+		fd = open(full, O_RDONLY | O_CLOEXEC);
+	}
 	if (fd < 0)
 		return false;
 	struct stat st;
@@ -327,6 +343,9 @@ static bool try_file(struct http_request *req, const char *rel, bool immutable)
 		return false;
 	}
 	http_add_header(req, "Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache");
+	http_add_header(req, "Vary", "Accept-Encoding");
+	if (gz)
+		http_add_header(req, "Content-Encoding", "gzip");
 	set_response(req, 200, resp, mime_type(rel));
 	return true;
 }
