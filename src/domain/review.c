@@ -102,7 +102,7 @@ int review_parse_decision(const json_t *body, int64_t now, struct review_decisio
 	size_t i;
 	json_t *it;
 	if (items_ok)
-		json_array_foreach(items, i, it) if (!json_is_string(it) || json_string_length(it) == 0 ||
+		json_array_foreach(items, i, it) if (!json_is_string(it) || only_space(json_string_value(it)) ||
 						     json_string_length(it) > 500) items_ok = false;
 	if (!items_ok) {
 		field_error(fields, "items", "请逐项列出需要补正的全部内容（1–50项）");

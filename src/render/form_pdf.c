@@ -35,7 +35,7 @@
 #define TABLE_W (PAGE_W - 2 * MARGIN_X)
 #define BODY_H (PAGE_H - MARGIN_TOP - MARGIN_BOTTOM)
 #define LINE_UNIT 27.0 /* one "height" unit of a row, about 9.5 mm */
-#define PAD_X 4.5
+#define PAD_X 3.5
 #define PAD_Y 3.5
 #define RULE_INNER 0.6
 #define RULE_OUTER 1.2
@@ -44,6 +44,7 @@
 #define SANS "Noto Sans CJK SC"
 #define BODY_PT 10.5
 #define LABEL_MIN_PT 9.0 /* labels shrink this far before they wrap */
+#define VALUE_MIN_PT 8.0 /* and values in single-height rows this far */
 #define TITLE_PT 16.0
 #define META_PT 9.0
 #define FOOTER_PT 10.0
@@ -462,21 +463,77 @@ static void layout_extents(PangoLayout *l, double *x, double *w, double *h)
 		*h = (double)lr.height / PANGO_SCALE;
 }
 
-/* Labels are short captions in narrow cells: keep them on one line by
- * shrinking a little (single-height rows), otherwise wrap into lines of even
- * length so that "工作单位职务" becomes 3 + 3 characters, not 5 + 1. */
-static void fit_label(PangoLayout *l, double avail, double pt, bool may_shrink)
+/* Splits text too wide for one line into two at a natural point: after a
+ * closing bracket, "、", "，" or a space outside brackets, picking the most
+ * even pair that both fit avail in l's current font — so the title reads
+ * "…（农民工、新就业形态劳动者）" / "技能等级晋升补助申报表" and a label
+ * "县（市、区）" / "总工会审核意见"; a break before an opening bracket is
+ * also allowed ("职业" / "（工种）"). Returns a new string holding a newline,
+ * or NULL when no such break exists. Leaves l's text changed. */
+static char *split_two(PangoLayout *l, const char *t, double avail)
+{
+	size_t len = strlen(t), best = 0;
+	double best_diff = INFINITY;
+	int depth = 0;
+
+	for (const char *p = t; *p; p = g_utf8_next_char(p)) {
+		gunichar ch = g_utf8_get_char(p);
+		size_t at = (size_t)(g_utf8_next_char(p) - t);
+		bool cut = false;
+		if (ch == 0xFF08 || ch == '(') {
+			cut = depth++ == 0; /* before the bracket: "职业" / "（工种）" */
+			at = (size_t)(p - t);
+		} else if (ch == 0xFF09 || ch == ')') {
+			cut = --depth == 0;
+		} else if (depth == 0) {
+			cut = ch == 0x3001 || ch == 0xFF0C || ch == ' ';
+		}
+		if (ch == '\n')
+			return NULL; /* the author broke it already */
+		if (!cut || at == 0 || at >= len)
+			continue;
+		double w1, w2;
+		pango_layout_set_text(l, t, (int)at);
+		layout_extents(l, NULL, &w1, NULL);
+		pango_layout_set_text(l, t + at, (int)(len - at));
+		layout_extents(l, NULL, &w2, NULL);
+		if (w1 <= avail && w2 <= avail && fabs(w1 - w2) <= best_diff) {
+			best_diff = fabs(w1 - w2);
+			best = at;
+		}
+	}
+	if (!best)
+		return NULL;
+	size_t end1 = t[best - 1] == ' ' ? best - 1 : best; /* a space at the break is not printed */
+	char *s = ts_malloc(len + 2);
+	memcpy(s, t, end1);
+	s[end1] = '\n';
+	memcpy(s + end1 + 1, t + best, len - best + 1);
+	return s;
+}
+
+/* Tries to keep l on one line within avail by stepping the size down from
+ * pt to min_pt. Returns true (font set to the size that fits) or false
+ * (font left at pt, unwrapped). */
+static bool fit_one_line(PangoLayout *l, const char *family, double avail, double pt, double min_pt)
 {
 	double w;
-	pango_layout_set_alignment(l, PANGO_ALIGN_CENTER);
-	for (double s = pt; may_shrink && s >= LABEL_MIN_PT - 1e-9 && s >= pt - 2.0; s -= 0.5) {
-		layout_font(l, SERIF, s, PANGO_WEIGHT_NORMAL);
-		layout_width(l, -1);
+	layout_width(l, -1);
+	for (double s = pt; s >= min_pt - 1e-9; s -= 0.5) {
+		layout_font(l, family, s, PANGO_WEIGHT_NORMAL);
 		layout_extents(l, NULL, &w, NULL);
 		if (w <= avail)
-			return;
+			return true;
 	}
-	layout_font(l, SERIF, pt, PANGO_WEIGHT_NORMAL);
+	layout_font(l, family, pt, PANGO_WEIGHT_NORMAL);
+	return false;
+}
+
+/* Wraps l (font already set, no width) into lines of even length, so that
+ * "工作单位职务" becomes 3 + 3 characters rather than 5 + 1. */
+static void wrap_even(PangoLayout *l, double avail, double pt)
+{
+	double w;
 	layout_width(l, -1);
 	layout_extents(l, NULL, &w, NULL);
 	if (w <= avail)
@@ -493,11 +550,60 @@ static void fit_label(PangoLayout *l, double avail, double pt, bool may_shrink)
 	layout_width(l, avail);
 }
 
+/* Labels are short captions in narrow cells: in single-height rows keep
+ * them on one line by shrinking a little; otherwise break at a natural
+ * point, else into even lines. */
+static void fit_label(PangoLayout *l, const char *text, double avail, double pt, bool may_shrink)
+{
+	pango_layout_set_alignment(l, PANGO_ALIGN_CENTER);
+	pango_layout_set_text(l, text, -1);
+	if (fit_one_line(l, SERIF, avail, pt, may_shrink ? fmax(LABEL_MIN_PT, pt - 2) : pt))
+		return;
+	char *two = split_two(l, text, avail);
+	pango_layout_set_text(l, two ? two : text, -1);
+	free(two);
+	if (!two)
+		wrap_even(l, avail, pt);
+}
+
+/* True when text has no place a reader expects a line break: no space and
+ * no CJK (a phone, ID or certificate number, an e-mail address). */
+static bool text_unbreakable(const char *t)
+{
+	for (const char *p = t; *p; p = g_utf8_next_char(p)) {
+		gunichar ch = g_utf8_get_char(p);
+		if (g_unichar_isspace(ch) || ch >= 0x2E80)
+			return false;
+	}
+	return true;
+}
+
+/* Values and fixed text, left-aligned. In a single-height row a number or
+ * address that cannot break reads better a little smaller than cut in two;
+ * Chinese text only shrinks slightly, then breaks at a natural point, then
+ * wraps. Tall boxes simply wrap. */
+static void fit_value(PangoLayout *l, const char *text, double avail, double pt, bool single)
+{
+	pango_layout_set_alignment(l, PANGO_ALIGN_LEFT);
+	pango_layout_set_text(l, text, -1);
+	if (!single) {
+		layout_font(l, SERIF, pt, PANGO_WEIGHT_NORMAL);
+		layout_width(l, avail);
+		return;
+	}
+	double min_pt = text_unbreakable(text) ? fmax(VALUE_MIN_PT, pt - 2.5) : pt - 1;
+	if (fit_one_line(l, SERIF, avail, pt, min_pt))
+		return;
+	char *two = split_two(l, text, avail);
+	pango_layout_set_text(l, two ? two : text, -1);
+	free(two);
+	layout_width(l, avail);
+}
+
 /* Lays out one cell at body size pt; returns the height the cell needs. */
 static double measure_cell(struct cell *c, PangoContext *ctx, double pt, int units)
 {
 	double avail = c->w - 2 * PAD_X;
-	double need = 0;
 
 	if (c->kind == CELL_SIGN) {
 		if (!c->layout) {
@@ -514,15 +620,12 @@ static double measure_cell(struct cell *c, PangoContext *ctx, double pt, int uni
 	if (!c->layout)
 		c->layout = layout_new(ctx, c->text, SERIF, pt, PANGO_WEIGHT_NORMAL);
 	if (c->kind == CELL_LABEL) {
-		fit_label(c->layout, avail, pt, units == 1);
+		fit_label(c->layout, c->text, avail, pt, units == 1);
 	} else {
-		layout_font(c->layout, SERIF, pt, PANGO_WEIGHT_NORMAL);
-		pango_layout_set_alignment(c->layout, PANGO_ALIGN_LEFT);
-		layout_width(c->layout, avail);
+		fit_value(c->layout, c->text, avail, pt, units == 1);
 	}
 	layout_extents(c->layout, &c->lx, &c->lw, &c->lh);
-	need = c->lh + 2 * PAD_Y;
-	return need;
+	return c->lh + 2 * PAD_Y;
 }
 
 static double measure_row(struct row *row, PangoContext *ctx, double pt)
@@ -536,73 +639,25 @@ static double measure_row(struct row *row, PangoContext *ctx, double pt)
 	return h;
 }
 
-/* Splits a title too wide for one line into two, preferring a break outside
- * brackets after "）", "、", "，" or a space, as the official forms do:
- * "…（农民工、新就业形态劳动者）" / "技能等级晋升补助申报表". Returns a new
- * string with a newline, or NULL to leave the wrapping to pango. */
-static char *title_split(PangoLayout *probe, const char *t, double avail)
-{
-	size_t len = strlen(t), best = 0;
-	double best_diff = INFINITY;
-	int depth = 0;
-
-	for (const char *p = t; *p; p = g_utf8_next_char(p)) {
-		gunichar ch = g_utf8_get_char(p);
-		bool cut = false;
-		if (ch == 0xFF08 || ch == '(')
-			depth++;
-		else if (ch == 0xFF09 || ch == ')')
-			cut = --depth == 0;
-		else if (depth == 0)
-			cut = ch == 0x3001 || ch == 0xFF0C || ch == ' ';
-		if (!cut)
-			continue;
-		size_t at = (size_t)(g_utf8_next_char(p) - t);
-		if (at >= len)
-			continue;
-		double w1, w2;
-		pango_layout_set_text(probe, t, (int)at);
-		layout_extents(probe, NULL, &w1, NULL);
-		pango_layout_set_text(probe, t + at, (int)(len - at));
-		layout_extents(probe, NULL, &w2, NULL);
-		if (w1 <= avail && w2 <= avail && fabs(w1 - w2) < best_diff) {
-			best_diff = fabs(w1 - w2);
-			best = at;
-		}
-	}
-	if (!best)
-		return NULL;
-	size_t end1 = t[best - 1] == ' ' ? best - 1 : best; /* a space at the break is not printed */
-	char *s = ts_malloc(len + 2);
-	memcpy(s, t, end1);
-	s[end1] = '\n';
-	memcpy(s + end1 + 1, t + best, len - best + 1);
-	return s;
-}
-
 static void measure_title(struct form *f, PangoContext *ctx)
 {
 	double w;
-	f->title_l = layout_new(ctx, f->title, SERIF, TITLE_PT, PANGO_WEIGHT_BOLD);
-	pango_layout_set_alignment(f->title_l, PANGO_ALIGN_CENTER);
-	pango_layout_set_spacing(f->title_l, (int)(4 * PANGO_SCALE));
-	layout_extents(f->title_l, NULL, &w, NULL);
-	if (w > TABLE_W && !strchr(f->title, '\n')) {
-		char *two = title_split(f->title_l, f->title, TABLE_W);
-		if (two) {
-			free(f->title);
-			f->title = two;
-		}
-		pango_layout_set_text(f->title_l, f->title, -1);
-		layout_extents(f->title_l, NULL, &w, NULL);
-		if (w > TABLE_W) { /* no good break: two even lines, else plain wrap */
-			int lines = (int)ceil(w / TABLE_W);
-			layout_width(f->title_l, w / lines + TITLE_PT);
-			if (pango_layout_get_line_count(f->title_l) > lines)
-				layout_width(f->title_l, TABLE_W);
-		}
+	PangoLayout *l = layout_new(ctx, f->title, SERIF, TITLE_PT, PANGO_WEIGHT_BOLD);
+	f->title_l = l;
+	pango_layout_set_alignment(l, PANGO_ALIGN_CENTER);
+	pango_layout_set_spacing(l, 4 * PANGO_SCALE);
+	layout_extents(l, NULL, &w, NULL);
+	/* Edge to edge looks crowded: long titles go on two lines. */
+	if (w <= TABLE_W * 0.88)
+		return;
+	char *two = split_two(l, f->title, TABLE_W);
+	if (two) {
+		free(f->title);
+		f->title = two;
 	}
-	layout_width(f->title_l, TABLE_W);
+	pango_layout_set_text(l, f->title, -1);
+	if (!two)
+		wrap_even(l, TABLE_W, TITLE_PT);
 }
 
 /* Measures everything and assigns rows to pages. Returns 0, or TS_EINVAL
@@ -671,8 +726,16 @@ static int form_measure(struct form *f, PangoContext *ctx, struct ts_error *err)
 	f->npages = page + 1;
 
 	if (f->receipt) {
-		f->receipt_l = layout_new(ctx, f->receipt, SANS, SMALL_PT, PANGO_WEIGHT_NORMAL);
+		struct ts_buf line;
+		ts_buf_init(&line, 0);
+		int rc = ts_buf_printf(&line, "回执码：%s", f->receipt);
+		f->receipt_l = layout_new(ctx, rc ? f->receipt : line.ptr, SANS, SMALL_PT,
+					  PANGO_WEIGHT_NORMAL);
+		ts_buf_free(&line);
 		layout_width(f->receipt_l, TABLE_W * 0.75);
+		/* It lives in the bottom margin: at most three lines. */
+		pango_layout_set_height(f->receipt_l, -3);
+		pango_layout_set_ellipsize(f->receipt_l, PANGO_ELLIPSIZE_END);
 	}
 	if (f->npages > 1)
 		f->pageno_l = layout_new(ctx, "", SANS, SMALL_PT, PANGO_WEIGHT_NORMAL);
@@ -685,6 +748,14 @@ static void show_at(cairo_t *cr, PangoLayout *l, double x, double y)
 {
 	cairo_move_to(cr, x, y);
 	pango_cairo_show_layout(cr, l);
+}
+
+/* Shows l centred between x and x + w, whatever width it was laid out in. */
+static void show_centred(cairo_t *cr, PangoLayout *l, double x, double w, double y)
+{
+	double lx, lw;
+	layout_extents(l, &lx, &lw, NULL);
+	show_at(cr, l, x + (w - lw) / 2 - lx, y);
 }
 
 static void draw_cell(cairo_t *cr, const struct cell *c, const struct row *row)
@@ -703,8 +774,7 @@ static void draw_cell(cairo_t *cr, const struct cell *c, const struct row *row)
 		break;
 	}
 	case CELL_LABEL:
-		y = row->y + (row->h - c->lh) / 2;
-		show_at(cr, c->layout, c->x + (c->w - c->lw) / 2 - c->lx, y);
+		show_centred(cr, c->layout, c->x, c->w, row->y + (row->h - c->lh) / 2);
 		break;
 	default:
 		/* Long text in a tall box reads from the top, like handwriting. */
@@ -764,7 +834,7 @@ static void form_draw(cairo_t *cr, const struct form *f)
 	cairo_set_line_cap(cr, CAIRO_LINE_CAP_SQUARE);
 	for (int p = 0; p < f->npages; p++) {
 		if (p == 0 && f->title_l)
-			show_at(cr, f->title_l, MARGIN_X, f->title_y);
+			show_centred(cr, f->title_l, MARGIN_X, TABLE_W, f->title_y);
 		if (p == 0 && f->meta_l)
 			show_at(cr, f->meta_l, MARGIN_X, f->meta_y);
 		draw_rows(cr, f, p);
