@@ -31,7 +31,7 @@ DEPS      := $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all clean check check-unit check-api test-all bench fuzz format
+.PHONY: all clean check check-unit check-api check-pg test-all bench fuzz format
 
 all: $(BUILD)/tisheng
 
@@ -65,6 +65,14 @@ check-unit: $(UNIT_BINS)
 
 check-api: $(BUILD)/tisheng
 	TISHENG_BIN=$(abspath $(BUILD)/tisheng) node --test --test-concurrency=1 tests/api/
+
+# The same API tests on PostgreSQL: a throw-away cluster in build/pgtest.
+PG_TEST_PORT ?= 55439
+check-pg: $(BUILD)/tisheng
+	@url=$$(bash scripts/pg-cluster.sh start $(abspath build/pgtest) $(PG_TEST_PORT)) && \
+	status=0; TISHENG_TEST_PG=$${url%/tisheng} TISHENG_BIN=$(abspath $(BUILD)/tisheng) \
+	  node --test --test-concurrency=1 tests/api/ || status=$$?; \
+	bash scripts/pg-cluster.sh stop $(abspath build/pgtest); exit $$status
 
 # What CI and the README run: everything, then everything again under ASan + UBSan.
 test-all:

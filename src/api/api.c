@@ -30,6 +30,7 @@ static const struct http_route routes[] = {
 	{"POST", "/api/v1/applications/{}/resubmit", "app_resubmit", api_app_resubmit},
 	{"POST", "/api/v1/staff/login", "staff_login", api_staff_login},
 	{"GET", "/api/v1/staff/me", "staff_me", api_staff_me},
+	{"POST", "/api/v1/staff/logout", "staff_logout", api_auth_logout},
 	{"POST", "/api/v1/staff/totp/setup", "staff_totp_setup", api_staff_totp_setup},
 	{"POST", "/api/v1/staff/totp/enable", "staff_totp_enable", api_staff_totp_enable},
 	{"GET", "/api/v1/review/applications", "review_list", api_review_list},

@@ -585,10 +585,9 @@ void api_app_form_pdf(struct http_request *req, void *arg)
 		api_reply_err(req, &err);
 		goto out;
 	}
-	char disp[200];
-	snprintf(disp, sizeof(disp), "attachment; filename=\"form-%lld.pdf\"; filename*=UTF-8''%%E7%%94%%B3%%E6%%8A%%A5%%E8%%A1%%A8-%lld.pdf",
-		 (long long)a.id, (long long)a.id);
-	http_add_header(req, "Content-Disposition", disp);
+	char name[64];
+	snprintf(name, sizeof(name), "申报表-%lld", (long long)a.id);
+	http_add_header_download(req, name, "pdf");
 	http_add_header(req, "Cache-Control", "no-store");
 	size_t n;
 	char *bytes = ts_buf_detach(&pdf, &n);

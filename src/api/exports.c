@@ -249,9 +249,7 @@ static void reply_xlsx(struct http_request *req, const char *filename, const cha
 		http_reply_error(req, 500, "internal", "无法生成表格");
 		return;
 	}
-	char disp[300];
-	snprintf(disp, sizeof(disp), "attachment; filename=\"%s.xlsx\"", filename);
-	http_add_header(req, "Content-Disposition", disp);
+	http_add_header_download(req, filename, "xlsx");
 	http_add_header(req, "Cache-Control", "no-store");
 	size_t len;
 	char *bytes = ts_buf_detach(&file, &len);
@@ -290,7 +288,9 @@ void api_export_summary(struct http_request *req, void *arg)
 	char above[300];
 	snprintf(above, sizeof(above), "%s%s", label ? label : "上报单位：", json_string_value(json_object_get(x.rc.vars, "org")));
 	json_t *header = labels(x.rc.columns);
-	reply_xlsx(req, "summary", json_string_value(json_object_get(def, "title")), above, header, x.rc.rows, after);
+	char fname[300];
+	snprintf(fname, sizeof(fname), "汇总表-%s-%s", json_string_value(json_object_get(x.rc.vars, "org")), x.p->spec->id);
+	reply_xlsx(req, fname, json_string_value(json_object_get(def, "title")), above, header, x.rc.rows, after);
 	json_decref(header);
 	json_decref(after);
 	char target[160];
@@ -335,7 +335,9 @@ void api_export_letter(struct http_request *req, void *arg)
 	if (render_letter_pdf(doc, &pdf, &err)) {
 		api_reply_err(req, &err);
 	} else {
-		http_add_header(req, "Content-Disposition", "attachment; filename=\"letter.pdf\"");
+		char name[300];
+		snprintf(name, sizeof(name), "推荐承诺书-%s-%s", json_string_value(json_object_get(x.rc.vars, "org")), x.p->spec->id);
+		http_add_header_download(req, name, "pdf");
 		http_add_header(req, "Cache-Control", "no-store");
 		size_t n;
 		char *bytes = ts_buf_detach(&pdf, &n);
@@ -375,7 +377,9 @@ void api_export_approved(struct http_request *req, void *arg)
 	char above[300];
 	snprintf(above, sizeof(above), "导出单位：%s　导出时间：%s", json_string_value(json_object_get(x.rc.vars, "org")),
 		 json_string_value(json_object_get(x.rc.vars, "date")));
-	reply_xlsx(req, "approved", title, above, header, x.rc.rows, after);
+	char fname[300];
+	snprintf(fname, sizeof(fname), "终审通过名单-%s", x.p->spec->id);
+	reply_xlsx(req, fname, title, above, header, x.rc.rows, after);
 	json_decref(header);
 	json_decref(after);
 	char target[160];

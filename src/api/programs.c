@@ -3,6 +3,7 @@
  * the request path: they read the registry and counters in memory. */
 #include "api/common.h"
 #include "api/handlers.h"
+#include "api/review_util.h"
 #include "core/time.h"
 
 #include <stdio.h>
@@ -48,6 +49,10 @@ static json_t *program_json(const struct reg_program *p, int64_t now, bool full)
 			if (s->rules[i].message)
 				json_array_append_new(rules, json_string(s->rules[i].message));
 		json_object_set_new(o, "rules", rules);
+		json_t *stages = json_array();
+		for (size_t i = 0; i < s->nstages; i++)
+			json_array_append_new(stages, review_stage_json(s, i));
+		json_object_set_new(o, "review", json_pack("{s:o,s:i}", "stages", stages, "return_limit", s->return_limit));
 	}
 	return o;
 }

@@ -153,6 +153,15 @@ void review_backfill(struct api_ctx *ctx, const struct program_spec *spec, const
 	store_app_free(&b);
 }
 
+json_t *review_stage_json(const struct program_spec *spec, size_t i)
+{
+	const struct stage_def *sd = &spec->stages[i];
+	return json_pack("{s:i,s:s,s:s,s:s,s:O,s:s,s:s,s:i,s:s}", "index", (int)i, "key", sd->key, "name", sd->name, "kind",
+			 sd->kind == STAGE_REVIEW ? "review" : sd->kind == STAGE_PUBLICITY ? "publicity" : "approval", "levels",
+			 sd->levels, "waiting_status", spec_stage_waiting_status(spec, i), "pass_status", sd->pass_status,
+			 "days", sd->days, "day_kind", sd->working_days ? "working" : "calendar");
+}
+
 /* ---- the queue ---- */
 
 struct list_ctx {
@@ -264,11 +273,7 @@ void api_review_list(struct http_request *req, void *arg)
 	}
 	json_t *stages = json_array();
 	for (size_t i = 0; i < p->spec->nstages; i++)
-		json_array_append_new(stages, json_pack("{s:i,s:s,s:s,s:s}", "index", (int)i, "key", p->spec->stages[i].key,
-							"name", p->spec->stages[i].name, "kind",
-							p->spec->stages[i].kind == STAGE_REVIEW      ? "review"
-							: p->spec->stages[i].kind == STAGE_PUBLICITY ? "publicity"
-												     : "approval"));
+		json_array_append_new(stages, review_stage_json(p->spec, i));
 	api_reply_json(req, 200, json_pack("{s:o,s:I,s:o}", "applications", lc.arr, "total", (json_int_t)total, "stages",
 					   stages));
 out:
@@ -324,7 +329,14 @@ void api_review_get(struct http_request *req, void *arg)
 		size_t i;
 		json_t *e;
 		json_array_foreach(events, i, e)
+		{
 			json_object_set_new(e, "at", api_time(json_integer_value(json_object_get(e, "at"))));
+			json_t *detail = json_object_get(e, "detail");
+			if (json_is_object(detail)) {
+				json_object_update_missing(e, detail);
+				json_object_del(e, "detail");
+			}
+		}
 		json_object_set_new(o, "history", events);
 	}
 	if (reveal) {

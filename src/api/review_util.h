@@ -17,6 +17,8 @@ json_t *review_app_json(struct api_ctx *ctx, const struct program_spec *spec, co
 /* 依序递补 after `gone` left the running. */
 void review_backfill(struct api_ctx *ctx, const struct program_spec *spec, const struct store_app *gone,
 		     const char *why);
+/* One stage of the pipeline as JSON: index, key, name, kind, levels, statuses, days. */
+json_t *review_stage_json(const struct program_spec *spec, size_t i);
 /* The program of ?program=, or NULL after a 422/404 reply. */
 struct reg_program *review_program_param(struct api_ctx *ctx, struct http_request *req);
 

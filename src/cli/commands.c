@@ -75,7 +75,7 @@ static struct store *open_store(const struct cli_common *c)
 {
 	struct store *s = NULL;
 	struct ts_error err;
-	if (store_open(c->store, c->data_dir, &s, &err)) {
+	if (store_open(cli_store_url(c->data_dir, c->store), c->data_dir, &s, &err)) {
 		cli_fail("无法打开数据库：%s", err.message);
 		return NULL;
 	}
@@ -265,6 +265,10 @@ int cli_init(int argc, char **argv)
 	struct ts_error err;
 	if (crypt_keys_create(o.c.data_dir, &err)) {
 		cli_fail("%s", err.message);
+		return 1;
+	}
+	if (o.c.store && cli_store_url_save(o.c.data_dir, o.c.store)) {
+		cli_fail("无法写入 %s/store.url", o.c.data_dir);
 		return 1;
 	}
 	struct store *s = open_store(&o.c);

@@ -4,6 +4,7 @@
 #include "crypt/crypt.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,6 +41,37 @@ const char *cli_default_data(void)
 {
 	const char *e = getenv("TISHENG_DATA");
 	return e && *e ? e : "./data";
+}
+
+const char *cli_store_url(const char *data_dir, const char *given)
+{
+	static _Thread_local char url[2048];
+	if (given && *given)
+		return given;
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/store.url", data_dir);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	bool ok = fgets(url, sizeof(url), f) != NULL;
+	fclose(f);
+	if (!ok)
+		return NULL;
+	url[strcspn(url, "\r\n")] = '\0';
+	return url[0] ? url : NULL;
+}
+
+int cli_store_url_save(const char *data_dir, const char *url)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/store.url", data_dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return -1;
+	size_t n = strlen(url);
+	bool ok = write(fd, url, n) == (ssize_t)n && write(fd, "\n", 1) == 1;
+	close(fd);
+	return ok ? 0 : -1;
 }
 
 static char share_dir[PATH_MAX];

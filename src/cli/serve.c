@@ -133,7 +133,7 @@ int cli_serve(int argc, char **argv)
 		cli_fail("%s", err.message);
 		return 1;
 	}
-	if (store_open(store_url, data, &store, &err)) {
+	if (store_open(cli_store_url(data, store_url), data, &store, &err)) {
 		cli_fail("无法打开数据库：%s", err.message);
 		goto out;
 	}

@@ -160,6 +160,29 @@ static void set_response(struct http_request *req, unsigned status, struct MHD_R
 	req->status = status;
 }
 
+void http_add_header_download(struct http_request *req, const char *name, const char *ext)
+{
+	char v[1200], ascii[120];
+	size_t o = 0, a = 0;
+	int w = snprintf(v, sizeof(v), "attachment; filename=\"");
+	o = w > 0 ? (size_t)w : 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p && a + 1 < sizeof(ascii); p++)
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_')
+			ascii[a++] = (char)*p;
+	ascii[a] = '\0';
+	w = snprintf(v + o, sizeof(v) - o, "%s.%s\"; filename*=UTF-8''", a ? ascii : "download", ext);
+	o += w > 0 ? (size_t)w : 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p && o + 4 < sizeof(v); p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+		    *p == '.')
+			v[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(v + o, sizeof(v) - o, "%%%02X", *p);
+	}
+	snprintf(v + o, sizeof(v) - o, ".%s", ext);
+	http_add_header(req, "Content-Disposition", v);
+}
+
 void http_reply(struct http_request *req, unsigned status, const char *content_type, char *body, size_t n)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(n, body, MHD_RESPMEM_MUST_FREE);

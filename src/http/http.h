@@ -77,6 +77,9 @@ void *http_req_data(struct http_request *req);
 /* ---- replying ---- */
 /* Adds a header to the coming reply. */
 void http_add_header(struct http_request *req, const char *name, const char *value);
+/* Adds Content-Disposition for a download named `name`.`ext` (UTF-8 allowed:
+ * sent as RFC 5987 filename*, with an ASCII fallback). */
+void http_add_header_download(struct http_request *req, const char *name, const char *ext);
 /* Replies with `body` (n bytes), which this takes ownership of (malloc'd). */
 void http_reply(struct http_request *req, unsigned status, const char *content_type, char *body, size_t n);
 /* Replies with a copy of a static string. */

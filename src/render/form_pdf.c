@@ -41,7 +41,6 @@
 #define RULE_OUTER 1.2
 
 #define SERIF "Noto Serif CJK SC"
-#define SANS "Noto Sans CJK SC"
 #define BODY_PT 10.5
 #define LABEL_MIN_PT 9.0 /* labels shrink this far before they wrap */
 #define VALUE_MIN_PT 8.0 /* and values in single-height rows this far */
@@ -56,6 +55,8 @@
 #define MAX_ROW_UNITS 20 /* 20 × LINE_UNIT still fits one page */
 #define MAX_FIELDS_PER_CELL 16
 #define MAX_KEY_LEN 40
+#define MAX_CELL_TEXT 16384 /* bytes; far more than a page can hold */
+#define MAX_NOTE_TEXT 2000  /* bytes of title or footer */
 
 #define STAMP_TEXT "盖章：　　　　　年　　月　　日"
 
@@ -299,6 +300,10 @@ static int parse_row(struct row *row, const json_t *jr, const json_t *values, in
 		int rc = parse_cell(&row->cells[c], json_array_get(cells, c), values, columns, r, c, err);
 		if (rc)
 			return rc;
+		/* Bound the layout work before pango sees the text. */
+		if (row->cells[c].text && strlen(row->cells[c].text) > MAX_CELL_TEXT)
+			return ts_error_set(err, TS_EINVAL, "print_overflow",
+					    "申报表第 %zu 行第 %zu 格的内容过多，打印不下", r + 1, c + 1);
 		spans += row->cells[c].span;
 	}
 	if (spans != columns)
@@ -318,6 +323,8 @@ static int optional_text(const json_t *obj, const char *key, char **out, struct 
 	if (!json_is_string(v))
 		return ts_error_set(err, TS_EINVAL, "invalid_layout", "申报表打印版式无效：%s 须是文字",
 				    key);
+	if (json_string_length(v) > MAX_NOTE_TEXT)
+		return ts_error_set(err, TS_EINVAL, "invalid_layout", "申报表打印版式无效：%s 过长", key);
 	*out = text_clean(json_string_value(v), json_string_length(v), &bad);
 	return bad ? layout_error(err, "文字编码无效") : 0;
 }
@@ -729,7 +736,7 @@ static int form_measure(struct form *f, PangoContext *ctx, struct ts_error *err)
 		struct ts_buf line;
 		ts_buf_init(&line, 0);
 		int rc = ts_buf_printf(&line, "回执码：%s", f->receipt);
-		f->receipt_l = layout_new(ctx, rc ? f->receipt : line.ptr, SANS, SMALL_PT,
+		f->receipt_l = layout_new(ctx, rc ? f->receipt : line.ptr, SERIF, SMALL_PT,
 					  PANGO_WEIGHT_NORMAL);
 		ts_buf_free(&line);
 		layout_width(f->receipt_l, TABLE_W * 0.75);
@@ -738,7 +745,7 @@ static int form_measure(struct form *f, PangoContext *ctx, struct ts_error *err)
 		pango_layout_set_ellipsize(f->receipt_l, PANGO_ELLIPSIZE_END);
 	}
 	if (f->npages > 1)
-		f->pageno_l = layout_new(ctx, "", SANS, SMALL_PT, PANGO_WEIGHT_NORMAL);
+		f->pageno_l = layout_new(ctx, "", SERIF, SMALL_PT, PANGO_WEIGHT_NORMAL);
 	return 0;
 }
 

@@ -9,6 +9,7 @@ import {
   useServer, api, expectStatus, expectError, newApplicant, validFields, submit, expectSubmitted, appOf, requestCode, issued,
 } from './lib/client.mjs';
 import { used, wrongCheckDigit, remember, phone as newPhone } from './lib/gen.mjs';
+import { STORE_KIND } from './lib/server.mjs';
 
 const { test } = useServer();
 const SKILL = 'yn2022-skill';
@@ -127,7 +128,14 @@ test('the server log repeats no session token or SMS code', async (t, srv) => {
   for (const code of issued.codes) assert.doesNotMatch(log, new RegExp(`(^|[^0-9])${code}([^0-9]|$)`), `SMS code ${code} is in the log`);
 });
 
-test('the database files hold no full ID number or phone as plain text (while running, then stopped)', async (t, srv) => {
+test('the PostgreSQL database holds no full ID number or phone as plain text (pg_dump)', { skip: STORE_KIND !== 'postgres' && 'PostgreSQL only' }, async (t, srv) => {
+  const dump = srv.pgDump();
+  assert.ok(dump.includes('CREATE TABLE'), 'pg_dump gave no schema');
+  const found = [...used.ids, ...used.phones].filter((v) => dump.includes(v));
+  assert.deepEqual(found, [], 'plain personal data in the PostgreSQL database');
+});
+
+test('the database files hold no full ID number or phone as plain text (while running, then stopped)', { skip: STORE_KIND !== 'sqlite' && 'SQLite only' }, async (t, srv) => {
   const files = filesUnder(srv.data);
   const sqlite = files.filter((f) => fs.readFileSync(f).subarray(0, 16).toString('latin1') === 'SQLite format 3\0');
   assert.ok(sqlite.length >= 1, `no SQLite database in ${srv.data}: ${files.map((f) => path.relative(srv.data, f)).join(', ')}`);

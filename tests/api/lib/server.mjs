@@ -1,7 +1,7 @@
 // Starts and stops a real `tisheng serve` for one test file: a temporary data
 // directory made with `init --demo`, SMS written to a file, a free port.
 
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import net from 'node:net';
@@ -10,6 +10,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = process.env.TISHENG_BIN || '/work/main/build/tisheng';
+/** When set (postgres://user@host:port), every server gets a fresh PostgreSQL database there. */
+export const PG_BASE = (process.env.TISHENG_TEST_PG || '').replace(/\/+$/, '');
+export const STORE_KIND = PG_BASE ? 'postgres' : 'sqlite';
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** Runs a tisheng subcommand; resolves {code, stdout, stderr} (never rejects on exit status). */
@@ -64,6 +67,12 @@ export async function startServer({ demo = true, extraArgs = [], ipLimit = 0 } =
   const sms = path.join(tmp, 'sms.jsonl');
   const initArgs = ['init', '--data', data];
   if (demo) initArgs.push('--demo');
+  let pgdb = null;
+  if (PG_BASE) {
+    pgdb = `t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+    execFileSync('psql', [`${PG_BASE}/postgres`, '-qc', `CREATE DATABASE ${pgdb}`], { stdio: 'pipe' });
+    initArgs.push('--store', `${PG_BASE}/${pgdb}`);
+  }
   const init = await cli(initArgs);
   if (init.code !== 0) {
     if (!process.env.TISHENG_KEEP_TMP) await fsp.rm(tmp, { recursive: true, force: true });
@@ -101,8 +110,20 @@ export async function startServer({ demo = true, extraArgs = [], ipLimit = 0 } =
       await stopProc(srv);
       await launch(srv, extraArgs);
     },
+    store: pgdb ? `${PG_BASE}/${pgdb}` : null,
+    /** PostgreSQL only: the whole database as SQL text (pg_dump). */
+    pgDump() {
+      return pgdb ? execFileSync('pg_dump', [`${PG_BASE}/${pgdb}`], { encoding: 'utf8', maxBuffer: 256 << 20 }) : '';
+    },
     async cleanup() {
       await stopProc(srv);
+      if (pgdb) {
+        try {
+          execFileSync('psql', [`${PG_BASE}/postgres`, '-qc', `DROP DATABASE IF EXISTS ${pgdb} WITH (FORCE)`], { stdio: 'pipe' });
+        } catch {
+          /* a leftover test database is harmless */
+        }
+      }
       if (!process.env.TISHENG_KEEP_TMP) await fsp.rm(tmp, { recursive: true, force: true });
       else console.error(`kept ${tmp}`);
     },
