@@ -9,11 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const BIN = process.env.TISHENG_BIN || '/work/main/build/tisheng';
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BIN = process.env.TISHENG_BIN || path.join(REPO, 'build/tisheng');
 /** When set (postgres://user@host:port), every server gets a fresh PostgreSQL database there. */
 export const PG_BASE = (process.env.TISHENG_TEST_PG || '').replace(/\/+$/, '');
 export const STORE_KIND = PG_BASE ? 'postgres' : 'sqlite';
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** Runs a tisheng subcommand; resolves {code, stdout, stderr} (never rejects on exit status). */
 export function cli(args, { input, timeout = 120000, env } = {}) {
