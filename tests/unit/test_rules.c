@@ -237,6 +237,9 @@ static void test_edu_education_level(void **state)
 	check_refused(fx->edu, "associate", edu_fields("高中", "2022-07-01"), NULL, 0, RULE_FIELD_IN);
 	check_refused(fx->edu, "associate", edu_fields("中专", "2022-07-01"), NULL, 0, RULE_FIELD_IN);
 	check_refused(fx->edu, "associate", edu_fields("大专", "2021-07-01"), NULL, 0, RULE_DATE_IN_PROGRAM_YEAR);
+	/* a 大专 diploma does not earn the 本科 amount, nor the other way round */
+	check_refused(fx->edu, "bachelor", edu_fields("大专", "2022-07-01"), NULL, 0, RULE_FIELD_IS_LEVEL);
+	check_refused(fx->edu, "associate", edu_fields("本科", "2022-07-01"), NULL, 0, RULE_FIELD_IS_LEVEL);
 }
 
 static void test_once_per_level(void **state)

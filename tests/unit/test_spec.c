@@ -218,10 +218,12 @@ static void test_edu_spec(void **state)
 	assert_int_equal(as->places, 1100);
 	assert_int_equal(as->amount_fen, 100000);
 	assert_string_equal(as->level, "大专");
-	assert_int_equal(spec->nrules, 3);
+	assert_int_equal(spec->nrules, 4);
 	assert_int_equal(spec->rules[1].kind, RULE_FIELD_IN);
 	assert_int_equal(json_array_size(spec->rules[1].values), 2);
-	assert_int_equal(spec->rules[2].kind, RULE_ONCE_PER_LEVEL);
+	assert_int_equal(spec->rules[2].kind, RULE_FIELD_IS_LEVEL);
+	assert_string_equal(spec->rules[2].field, "education");
+	assert_int_equal(spec->rules[3].kind, RULE_ONCE_PER_LEVEL);
 	assert_null(spec_level_order(spec));
 	assert_int_equal(spec_field(spec, "diploma_date")->type, FT_DATE);
 	spec_free(spec);

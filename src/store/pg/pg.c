@@ -867,8 +867,8 @@ static int submit_one(PGconn *c, struct submit_job *j, struct batch_cat *bc, cha
 		      struct ts_error *err)
 {
 	PGresult *r = run(c, err,
-			  "SELECT id, (applicant=$2::bigint)::int FROM applications WHERE grp=$1 AND active=1"
-			  " AND (applicant=$2::bigint OR id_bidx=$3) LIMIT 1",
+			  "(SELECT id, 1 FROM applications WHERE grp=$1 AND applicant=$2::bigint AND active=1 LIMIT 1)"
+			  " UNION ALL (SELECT id, 0 FROM applications WHERE grp=$1 AND id_bidx=$3 AND active=1 LIMIT 1) LIMIT 1",
 			  "tit", j->group, j->applicant, j->id_bidx);
 	if (!r)
 		return err->status;

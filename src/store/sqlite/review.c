@@ -45,7 +45,7 @@ int sqr_staff_get(struct store *s, const char *username, int64_t id, struct stor
 		} else {
 			rc = sq_fail(db, r, err);
 		}
-		sqlite3_finalize(st);
+		sq_done(st);
 	}
 	sq_release(q, db);
 	return rc;
@@ -110,7 +110,7 @@ int sqr_review_list(struct store *s, const struct store_review_query *qr, store_
 	int r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
 		*total = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sq_done(st);
 	st = NULL;
 	if (r != SQLITE_ROW) {
 		rc = sq_fail(db, r, err);
@@ -133,7 +133,7 @@ int sqr_review_list(struct store *s, const struct store_review_query *qr, store_
 	}
 	if (r != SQLITE_ROW && r != SQLITE_DONE)
 		rc = sq_fail(db, r, err);
-	sqlite3_finalize(st);
+	sq_done(st);
 out:
 	free(unions);
 	sq_release(q, db);
@@ -156,7 +156,7 @@ static int one_step(sqlite3 *db, const struct store_step *sp, struct ts_error *e
 		stage = sqlite3_column_int(st, 1);
 		returns = sqlite3_column_int(st, 2);
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	if (r == SQLITE_DONE)
 		return ts_error_set(e, TS_ENOTFOUND, "not_found", "找不到该申报");
 	if (r != SQLITE_ROW)
@@ -242,7 +242,7 @@ int sqr_running_at(struct store *s, const char *program, const char *category, i
 			*id = sqlite3_column_int64(st, 0);
 		else if (r != SQLITE_DONE)
 			rc = sq_fail(db, r, err);
-		sqlite3_finalize(st);
+		sq_done(st);
 	}
 	sq_release(q, db);
 	return rc;
@@ -270,7 +270,7 @@ int sqr_expire_returns(struct store *s, int64_t now, json_t **out, struct ts_err
 		json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)sqlite3_column_int64(st, 0),
 						     "program", sq_text(st, 1), "category", sq_text(st, 2), "applicant",
 						     (json_int_t)sqlite3_column_int64(st, 3)));
-	sqlite3_finalize(st);
+	sq_done(st);
 	if (r != SQLITE_DONE) {
 		rc = sq_fail(db, r, err);
 		goto out_rollback;
@@ -384,7 +384,7 @@ int sqr_publicity_get(struct store *s, int64_t id, json_t **out, struct ts_error
 	int r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
 		o = publicity_row(st);
-	sqlite3_finalize(st);
+	sq_done(st);
 	if (r != SQLITE_ROW) {
 		rc = r == SQLITE_DONE ? ts_error_set(err, TS_ENOTFOUND, "not_found", "找不到该公示") : sq_fail(db, r, err);
 		goto out;
@@ -403,7 +403,7 @@ int sqr_publicity_get(struct store *s, int64_t id, json_t **out, struct ts_error
 						sq_text(st, 3), "category", sq_text(st, 4), "category_name", sq_text(st, 5),
 						"amount_fen", (json_int_t)sqlite3_column_int64(st, 6), "id_masked",
 						sq_text(st, 7)));
-	sqlite3_finalize(st);
+	sq_done(st);
 	json_object_set_new(o, "entries", entries);
 	if (r != SQLITE_DONE) {
 		rc = sq_fail(db, r, err);
@@ -422,7 +422,7 @@ int sqr_publicity_get(struct store *s, int64_t id, json_t **out, struct ts_error
 					"text", sq_text(st, 3), "created_at", (json_int_t)sqlite3_column_int64(st, 4),
 					"status", sq_text(st, 5), "note", sq_text(st, 6), "decided_by", sq_text(st, 7),
 					"decided_at", (json_int_t)sqlite3_column_int64(st, 8)));
-	sqlite3_finalize(st);
+	sq_done(st);
 	json_object_set_new(o, "objections", objs);
 	if (r != SQLITE_DONE)
 		rc = sq_fail(db, r, err);
@@ -455,7 +455,7 @@ int sqr_publicity_list(struct store *s, const char *program, const json_t *orgs,
 			json_array_append_new(arr, publicity_row(st));
 		if (r != SQLITE_DONE)
 			rc = sq_fail(db, r, err);
-		sqlite3_finalize(st);
+		sq_done(st);
 	}
 	free(o);
 	sq_release(q, db);
@@ -488,7 +488,7 @@ int sqr_publicity_close(struct store *s, int64_t id, const char *to_status, int 
 		stage = sqlite3_column_int(st, 1);
 		snprintf(title, sizeof(title), "%s", sq_text(st, 2));
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	if (r != SQLITE_ROW) {
 		rc = r == SQLITE_DONE ? ts_error_set(err, TS_ENOTFOUND, "not_found", "找不到该公示") : sq_fail(db, r, err);
 		goto out_rollback;
@@ -505,7 +505,7 @@ int sqr_publicity_close(struct store *s, int64_t id, const char *to_status, int 
 		goto out_rollback;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
 		json_array_append_new(ids, json_integer(sqlite3_column_int64(st, 0)));
-	sqlite3_finalize(st);
+	sq_done(st);
 	if (r != SQLITE_DONE) {
 		rc = sq_fail(db, r, err);
 		goto out_rollback;
@@ -584,7 +584,7 @@ int sqr_objection_get(struct store *s, int64_t id, json_t **out, struct ts_error
 			rc = ts_error_set(err, TS_ENOTFOUND, "not_found", "找不到该异议");
 		else
 			rc = sq_fail(db, r, err);
-		sqlite3_finalize(st);
+		sq_done(st);
 	}
 	sq_release(q, db);
 	return rc;
@@ -624,7 +624,7 @@ int sqr_audit_append(struct store *s, const struct store_audit *a, struct ts_err
 		goto out_rollback;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		snprintf(prev, sizeof(prev), "%s", sq_text(st, 0));
-	sqlite3_finalize(st);
+	sq_done(st);
 	struct ts_buf line;
 	ts_buf_init(&line, 0);
 	char hash[CRYPT_HEX_BYTES];
@@ -682,7 +682,7 @@ int sqr_audit_list(struct store *s, int64_t before, int limit, json_t **out, str
 		}
 		if (r != SQLITE_DONE)
 			rc = sq_fail(db, r, err);
-		sqlite3_finalize(st);
+		sq_done(st);
 	}
 	sq_release(q, db);
 	if (rc)

@@ -67,6 +67,9 @@ static const char *const sqlite_migrations[] = {
 	"CREATE TABLE audit(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, role TEXT,"
 	"  org TEXT, ip TEXT, action TEXT NOT NULL, target TEXT, reason TEXT, detail TEXT,"
 	"  prev TEXT NOT NULL, hash TEXT NOT NULL);",
+	/* 3: indexes for the writer's duplicate check and the ledger cross-check */
+	"CREATE UNIQUE INDEX applications_grp_applicant ON applications(grp, applicant) WHERE active = 1;"
+	"CREATE INDEX ledger_link ON ledger(program, category, rank);",
 };
 
 #endif

@@ -25,6 +25,10 @@ int sq_acquire(struct store_sqlite *q, sqlite3 **out, struct ts_error *err);
 void sq_release(struct store_sqlite *q, sqlite3 *db);
 /* Prepares and binds by a format: t text (NULL binds NULL), i int64, b blob (ptr, size_t). */
 int sq_prep(sqlite3 *db, sqlite3_stmt **st, struct ts_error *err, const char *sql, const char *fmt, ...);
+/* Returns a statement from sq_prep to the thread's cache (reset, unbound). */
+void sq_done(sqlite3_stmt *st);
+/* Finalises the calling thread's cached statements (before closing connections). */
+void sq_cache_flush(void);
 /* Runs a statement that returns no rows. */
 int sq_exec(sqlite3 *db, struct ts_error *err, const char *sql, const char *fmt, ...);
 int sq_begin(sqlite3 *db, struct ts_error *err);

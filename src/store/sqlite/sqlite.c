@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,17 +125,122 @@ static int vbind(sqlite3_stmt *st, const char *fmt, va_list ap)
 	return rc;
 }
 
+/* ---- the statement cache ----
+ *
+ * Preparing a statement costs more than running it, so each thread keeps the
+ * statements it prepared, by connection and SQL text, and reuses them
+ * (sq_done resets them instead of finalising). A connection is used by one
+ * thread at a time, so a cached statement never runs in two threads at once.
+ * Each thread's cache is finalised when the thread ends (a pthread key
+ * destructor), and the closing thread's cache by sq_cache_flush(), before
+ * the connections are closed. Connections are never closed while the store
+ * is open, so a cached (db, statement) pair never outlives its connection. */
+
+#define CACHE_BUCKETS 256
+
+struct cached_stmt {
+	sqlite3 *db;
+	char *sql;
+	sqlite3_stmt *st;
+	struct cached_stmt *next;
+};
+
+struct stmt_cache {
+	struct cached_stmt *bucket[CACHE_BUCKETS];
+};
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_destroy(void *p)
+{
+	struct stmt_cache *c = p;
+	if (!c)
+		return;
+	for (size_t i = 0; i < CACHE_BUCKETS; i++) {
+		struct cached_stmt *e = c->bucket[i];
+		while (e) {
+			struct cached_stmt *next = e->next;
+			sqlite3_finalize(e->st);
+			free(e->sql);
+			free(e);
+			e = next;
+		}
+	}
+	free(c);
+}
+
+static void cache_key_init(void)
+{
+	pthread_key_create(&cache_key, cache_destroy);
+}
+
+void sq_cache_flush(void)
+{
+	pthread_once(&cache_once, cache_key_init);
+	struct stmt_cache *c = pthread_getspecific(cache_key);
+	pthread_setspecific(cache_key, NULL);
+	cache_destroy(c);
+}
+
+static size_t cache_hash(sqlite3 *db, const char *sql)
+{
+	uint64_t h = (uint64_t)(uintptr_t)db * 0x9E3779B97F4A7C15ULL;
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return (size_t)(h % CACHE_BUCKETS);
+}
+
+/* A ready (reset) statement for sql on db, prepared once per thread. */
+static int cached_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
+{
+	pthread_once(&cache_once, cache_key_init);
+	struct stmt_cache *c = pthread_getspecific(cache_key);
+	if (!c) {
+		c = ts_calloc(1, sizeof(*c));
+		pthread_setspecific(cache_key, c);
+	}
+	size_t h = cache_hash(db, sql);
+	for (struct cached_stmt *e = c->bucket[h]; e; e = e->next)
+		if (e->db == db && strcmp(e->sql, sql) == 0) {
+			*out = e->st;
+			return SQLITE_OK;
+		}
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	struct cached_stmt *e = ts_calloc(1, sizeof(*e));
+	e->db = db;
+	e->sql = ts_strdup(sql);
+	e->st = st;
+	e->next = c->bucket[h];
+	c->bucket[h] = e;
+	*out = st;
+	return SQLITE_OK;
+}
+
+void sq_done(sqlite3_stmt *st)
+{
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+}
+
 int sq_prep(sqlite3 *db, sqlite3_stmt **st, struct ts_error *err, const char *sql, const char *fmt, ...)
 {
-	int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
-	if (rc != SQLITE_OK)
+	int rc = cached_prepare(db, sql, st);
+	if (rc != SQLITE_OK) {
+		*st = NULL;
 		return sq_fail(db, rc, err);
+	}
 	va_list ap;
 	va_start(ap, fmt);
 	rc = vbind(*st, fmt, ap);
 	va_end(ap);
 	if (rc != SQLITE_OK) {
-		sqlite3_finalize(*st);
+		sq_done(*st);
 		*st = NULL;
 		return sq_fail(db, rc, err);
 	}
@@ -145,7 +251,7 @@ int sq_prep(sqlite3 *db, sqlite3_stmt **st, struct ts_error *err, const char *sq
 int sq_exec(sqlite3 *db, struct ts_error *err, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	int rc = cached_prepare(db, sql, &st);
 	if (rc != SQLITE_OK)
 		return sq_fail(db, rc, err);
 	va_list ap;
@@ -154,10 +260,9 @@ int sq_exec(sqlite3 *db, struct ts_error *err, const char *sql, const char *fmt,
 	va_end(ap);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return sq_fail(db, rc, err);
-	return 0;
+	int r = (rc != SQLITE_DONE && rc != SQLITE_ROW) ? sq_fail(db, rc, err) : 0;
+	sq_done(st);
+	return r;
 }
 
 int sq_begin(sqlite3 *db, struct ts_error *err)
@@ -197,7 +302,7 @@ static int migrate(struct store_sqlite *q, sqlite3 *db, struct ts_error *err)
 	if (rc)
 		return rc;
 	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	sqlite3_finalize(st);
+	sq_done(st);
 	int target = (int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]));
 	if (version > target)
 		return ts_error_set(err, TS_EINVAL, "schema_newer",
@@ -226,6 +331,7 @@ static int migrate(struct store_sqlite *q, sqlite3 *db, struct ts_error *err)
 static void sq_close(struct store *s)
 {
 	struct store_sqlite *q = sq_of(s);
+	sq_cache_flush();
 	for (int i = 0; i < q->nfree; i++)
 		sqlite3_close(q->free_conns[i]);
 	if (q->writer_db)
@@ -287,7 +393,7 @@ static int sq_orgs_list(struct store *s, json_t **out, struct ts_error *err)
 	} else {
 		*out = json_pack("{s:o}", "orgs", arr);
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	sq_release(q, db);
 	return rc;
 }
@@ -358,7 +464,7 @@ static int sq_programs_list(struct store *s, json_t **out, struct ts_error *err)
 	} else {
 		*out = arr;
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	sq_release(q, db);
 	return rc;
 }
@@ -376,7 +482,7 @@ static int scalar_i64(struct store_sqlite *q, const char *sql, int64_t *out, str
 			*out = sqlite3_column_int64(st, 0);
 		else
 			rc = sq_fail(db, r, err);
-		sqlite3_finalize(st);
+		sq_done(st);
 	}
 	sq_release(q, db);
 	return rc;
@@ -400,7 +506,7 @@ static int taken_map(sqlite3 *db, json_t **out, struct ts_error *err)
 		snprintf(key, sizeof(key), "%s/%s", sq_text(st, 0), sq_text(st, 1));
 		json_object_set_new(m, key, json_integer(sqlite3_column_int64(st, 2)));
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	if (r != SQLITE_DONE) {
 		json_decref(m);
 		return sq_fail(db, r, err);
@@ -442,7 +548,7 @@ static int sq_applicant_ensure(struct store *s, const char *phone_bidx, const vo
 			*id_out = sqlite3_column_int64(st, 0);
 		else
 			rc = sq_fail(db, r, err);
-		sqlite3_finalize(st);
+		sq_done(st);
 	}
 	sq_release(q, db);
 	return rc;
@@ -466,7 +572,7 @@ static int sq_applicant_phone(struct store *s, int64_t applicant, struct ts_buf 
 		} else {
 			rc = sq_fail(db, r, err);
 		}
-		sqlite3_finalize(st);
+		sq_done(st);
 	}
 	sq_release(q, db);
 	return rc;
@@ -496,7 +602,7 @@ static int sq_code_create(struct store *s, const char *phone_bidx, const char *p
 	int r = sqlite3_step(st);
 	int64_t last = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	int64_t count = r == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
-	sqlite3_finalize(st);
+	sq_done(st);
 	if (r != SQLITE_ROW) {
 		rc = sq_fail(db, r, err);
 		goto out_rollback;
@@ -549,14 +655,14 @@ static int sq_code_consume(struct store *s, const char *phone_bidx, const char *
 		goto out_rollback;
 	int r = sqlite3_step(st);
 	if (r != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		sq_done(st);
 		rc = r == SQLITE_DONE ? TS_EAUTH : sq_fail(db, r, err);
 		goto out_rollback;
 	}
 	int64_t id = sqlite3_column_int64(st, 0);
 	bool match = crypt_equal(sq_text(st, 1), code_hash);
 	int64_t tries = sqlite3_column_int64(st, 2);
-	sqlite3_finalize(st);
+	sq_done(st);
 	if (tries >= lim->max_tries) {
 		rc = TS_EAUTH;
 		goto out_rollback;
@@ -621,7 +727,7 @@ static int sq_session_get(struct store *s, const char *token_hash, int64_t now, 
 		out->last_seen = sqlite3_column_int64(st, 3);
 		out->expires_at = sqlite3_column_int64(st, 4);
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	if (r == SQLITE_DONE || (r == SQLITE_ROW && (now >= out->expires_at || now - out->last_seen > idle_us))) {
 		rc = ts_error_set(err, TS_ENOTFOUND, "unauthorized", "登录已失效，请重新登录");
 		goto out;
@@ -692,7 +798,7 @@ static int sq_app_get(struct store *s, int64_t id, struct store_app *out, struct
 			rc = ts_error_set(err, TS_ENOTFOUND, "not_found", "找不到该申报");
 		else
 			rc = sq_fail(db, r, err);
-		sqlite3_finalize(st);
+		sq_done(st);
 	}
 	sq_release(q, db);
 	return rc;
@@ -725,7 +831,7 @@ static int sq_apps_by_applicant(struct store *s, int64_t applicant, struct store
 	}
 	if (r != SQLITE_DONE)
 		rc = sq_fail(db, r, err);
-	sqlite3_finalize(st);
+	sq_done(st);
 	sq_release(q, db);
 	return rc;
 }
@@ -764,7 +870,7 @@ static int sq_app_history(struct store *s, int64_t id, json_t **out, struct ts_e
 	} else {
 		*out = arr;
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	sq_release(q, db);
 	return rc;
 }
@@ -798,7 +904,7 @@ static int sq_person_history(struct store *s, const char *id_bidx, const char *s
 	} else {
 		*out = arr;
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	sq_release(q, db);
 	return rc;
 }
@@ -836,7 +942,7 @@ static int sq_app_update(struct store *s, int64_t id, int64_t applicant, const c
 		snprintf(grp, sizeof(grp), "%s", sq_text(st, 1));
 		active = sqlite3_column_int(st, 2);
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	if (r == SQLITE_DONE) {
 		rc = ts_error_set(err, TS_ENOTFOUND, "not_found", "找不到该申报");
 		goto out_rollback;
@@ -855,7 +961,7 @@ static int sq_app_update(struct store *s, int64_t id, int64_t applicant, const c
 		if (rc)
 			goto out_rollback;
 		r = sqlite3_step(st);
-		sqlite3_finalize(st);
+		sq_done(st);
 		if (r == SQLITE_ROW) {
 			rc = ts_error_set(err, TS_ECONFLICT, "duplicate", "该身份证号已有本项目的申报");
 			goto out_rollback;
@@ -895,7 +1001,7 @@ static int sq_app_transition(struct store *s, int64_t id, const char *const *fro
 	char status[16] = "";
 	if (r == SQLITE_ROW)
 		snprintf(status, sizeof(status), "%s", sq_text(st, 0));
-	sqlite3_finalize(st);
+	sq_done(st);
 	if (r != SQLITE_ROW) {
 		rc = r == SQLITE_DONE ? ts_error_set(err, TS_ENOTFOUND, "not_found", "找不到该申报") : sq_fail(db, r, err);
 		goto out_rollback;
@@ -945,7 +1051,7 @@ static int load_cat(sqlite3 *db, struct batch_cat *c, struct ts_error *err)
 		c->taken = sqlite3_column_int64(st, 0);
 		c->running = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	return r == SQLITE_ROW ? 0 : sq_fail(db, r, err);
 }
 
@@ -975,8 +1081,9 @@ static int submit_one(sqlite3 *db, struct submit_job *j, struct batch_cat *c, ch
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sq_prep(db, &st, err,
-		      "SELECT id, applicant=?2 FROM applications WHERE grp=?1 AND active=1"
-		      " AND (applicant=?2 OR id_bidx=?3) LIMIT 1",
+		      /* two index look-ups (one per partial unique index), not a scan of the group */
+		      "SELECT id, 1 FROM applications WHERE grp=?1 AND applicant=?2 AND active=1"
+		      " UNION ALL SELECT id, 0 FROM applications WHERE grp=?1 AND id_bidx=?3 AND active=1 LIMIT 1",
 		      "tit", j->group, j->applicant, j->id_bidx);
 	if (rc)
 		return rc;
@@ -984,14 +1091,14 @@ static int submit_one(sqlite3 *db, struct submit_job *j, struct batch_cat *c, ch
 	if (r == SQLITE_ROW) {
 		bool same_phone = sqlite3_column_int(st, 1);
 		j->existing_id = same_phone ? sqlite3_column_int64(st, 0) : 0;
-		sqlite3_finalize(st);
+		sq_done(st);
 		j->rc = TS_ECONFLICT;
 		ts_error_set(&j->err, TS_ECONFLICT, "duplicate",
 			     same_phone ? "该手机号已提交过本项目的申报，不能重复申报"
 					: "该身份证号已有本项目的申报，每人只能申报一次");
 		return 0;
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	if (r != SQLITE_DONE)
 		return sq_fail(db, r, err);
 	if (c->taken >= j->places) {
@@ -1046,7 +1153,7 @@ static int ledger_head(sqlite3 *db, char *hash, int64_t *at, struct ts_error *er
 	int r = sqlite3_step(st);
 	snprintf(hash, CRYPT_HEX_BYTES, "%s", r == SQLITE_ROW ? sq_text(st, 0) : LEDGER_GENESIS);
 	*at = r == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
-	sqlite3_finalize(st);
+	sq_done(st);
 	return (r == SQLITE_ROW || r == SQLITE_DONE) ? 0 : sq_fail(db, r, err);
 }
 
@@ -1124,7 +1231,7 @@ static int sq_ledger_each(struct store *s, store_ledger_fn fn, void *ctx, struct
 	}
 	if (!rc && r != SQLITE_DONE)
 		rc = sq_fail(db, r, err);
-	sqlite3_finalize(st);
+	sq_done(st);
 	sq_release(q, db);
 	return rc;
 }
@@ -1147,7 +1254,7 @@ static int sq_ledger_crosscheck(struct store *s, int64_t *orphans, json_t **take
 			*orphans = sqlite3_column_int64(st, 0);
 		else
 			rc = sq_fail(db, r, err);
-		sqlite3_finalize(st);
+		sq_done(st);
 	}
 	if (!rc)
 		rc = taken_map(db, taken, err);
@@ -1210,7 +1317,7 @@ static int sq_draft_get(struct store *s, int64_t applicant, const char *program,
 		} else {
 			rc = sq_fail(db, r, err);
 		}
-		sqlite3_finalize(st);
+		sq_done(st);
 	}
 	sq_release(q, db);
 	return rc;
@@ -1242,7 +1349,7 @@ static int sq_check(struct store *s, struct ts_error *err)
 			rc = sq_fail(db, r, err);
 		else if (strcmp(sq_text(st, 0), "ok") != 0)
 			rc = ts_error_set(err, TS_EIO, "corrupt", "数据库完整性检查失败：%s", sq_text(st, 0));
-		sqlite3_finalize(st);
+		sq_done(st);
 	}
 	sq_release(q, db);
 	return rc;
@@ -1297,7 +1404,7 @@ static int sq_table_each(struct store *s, const struct store_table *t, store_row
 	}
 	if (!rc && r != SQLITE_DONE && r != SQLITE_ROW)
 		rc = sq_fail(db, r, err);
-	sqlite3_finalize(st);
+	sq_done(st);
 	ts_buf_free(&sql);
 	sq_release(q, db);
 	return rc;
@@ -1349,7 +1456,7 @@ static int sq_table_insert(struct store *s, const struct store_table *t, const j
 		if (r != SQLITE_DONE)
 			rc = sq_fail(db, r, err);
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	if (rc)
 		sq_rollback(db);
 	else
