@@ -155,6 +155,7 @@ int api_ctx_init(struct api_ctx *ctx, struct store *store, const struct crypt_ke
 	ctx->sms = sms;
 	ctx->cfg = *cfg;
 	ctx->started_at = ts_now_us();
+	pthread_mutex_init(&ctx->list_mu, NULL);
 	if (cfg->calendar_path) {
 		json_error_t je;
 		ctx->calendar = json_load_file(cfg->calendar_path, 0, &je);
@@ -183,6 +184,9 @@ int api_ctx_init(struct api_ctx *ctx, struct store *store, const struct crypt_ke
 void api_ctx_free(struct api_ctx *ctx)
 {
 	janitor_stop(ctx);
+	free(ctx->list_body);
+	ctx->list_body = NULL;
+	pthread_mutex_destroy(&ctx->list_mu);
 	json_decref(ctx->calendar);
 	ctx->calendar = NULL;
 	registry_free(ctx->reg);

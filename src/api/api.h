@@ -43,6 +43,12 @@ struct api_ctx {
 	json_t *calendar;         /* data/holidays.json: {"holidays":[…],"workdays":[…]} (owned) */
 	char dummy_hash[160];     /* argon2id of nothing: unknown usernames cost the same time */
 	_Atomic uint64_t outcomes[API_OUTCOMES]; /* submissions by outcome, for /metrics */
+	pthread_mutex_t list_mu;  /* the prepared GET /api/v1/programs answer */
+	char *list_body;
+	size_t list_len;
+	char list_etag[24];
+	int64_t list_built_us;
+	uint64_t list_gen;
 	pthread_t janitor;
 	pthread_mutex_t janitor_mu;
 	pthread_cond_t janitor_cv;

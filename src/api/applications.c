@@ -158,9 +158,9 @@ static void submit_done(struct submit_job *job, void *arg)
 {
 	struct submission *s = arg;
 	if (job->rc == 0)
-		registry_raise(s->prog, s->cat->code, job->rank);
+		registry_raise(s->ctx->reg, s->prog, s->cat->code, job->rank);
 	else if (strcmp(job->err.code, "quota_full") == 0)
-		registry_raise(s->prog, s->cat->code, s->cat->places);
+		registry_raise(s->ctx->reg, s->prog, s->cat->code, s->cat->places);
 	http_wake(s->req);
 }
 

@@ -105,33 +105,35 @@ void api_auth_login(struct http_request *req, void *arg)
 		http_reply_error(req, 401, "bad_code", "验证码错误或已失效，请重新获取");
 		goto out;
 	}
-	char bidx[CRYPT_HEX_BYTES], code_hash[CRYPT_HEX_BYTES];
+	char bidx[CRYPT_HEX_BYTES], code_hash[CRYPT_HEX_BYTES], token[CRYPT_TOKEN_BYTES], th[CRYPT_HEX_BYTES];
 	crypt_blind_index(&ctx->keys, "phone", phone, bidx);
 	crypt_code_hash(&ctx->keys, phone, code, code_hash);
-	int64_t now = ts_now_us();
+	crypt_token_new(token);
+	crypt_token_hash(token, th);
+	int64_t now = ts_now_us(), applicant = 0;
 	struct ts_error err;
-	int rc = store_code_consume(ctx->store, bidx, "login", code_hash, now, &ctx->cfg.codes, &err);
+	struct ts_buf sealed;
+	ts_buf_init(&sealed, 0);
+	if (crypt_seal(&ctx->keys, "applicant.phone", phone, strlen(phone), &sealed)) {
+		ts_buf_free(&sealed);
+		http_reply_error(req, 500, "internal", "加密失败");
+		goto out;
+	}
+	struct store_login l = {
+		.phone_bidx = bidx,
+		.code_hash = code_hash,
+		.token_hash = th,
+		.phone_sealed = sealed.ptr,
+		.phone_sealed_len = sealed.len,
+		.now = now,
+		.expires_at = now + ctx->cfg.applicant_ttl_us,
+	};
+	int rc = store_login_applicant(ctx->store, &l, &ctx->cfg.codes, &applicant, &err);
+	ts_buf_free(&sealed);
 	if (rc == TS_EAUTH) {
 		http_reply_error(req, 401, "bad_code", "验证码错误或已失效，请重新获取");
 		goto out;
 	}
-	if (rc) {
-		api_reply_err(req, &err);
-		goto out;
-	}
-	struct ts_buf sealed;
-	ts_buf_init(&sealed, 0);
-	int64_t applicant = 0;
-	rc = crypt_seal(&ctx->keys, "applicant.phone", phone, strlen(phone), &sealed);
-	if (!rc)
-		rc = store_applicant_ensure(ctx->store, bidx, sealed.ptr, sealed.len, now, &applicant, &err);
-	ts_buf_free(&sealed);
-	char token[CRYPT_TOKEN_BYTES], th[CRYPT_HEX_BYTES];
-	crypt_token_new(token);
-	crypt_token_hash(token, th);
-	if (!rc)
-		rc = store_session_create(ctx->store, th, "applicant", applicant, now, now + ctx->cfg.applicant_ttl_us,
-					  &err);
 	if (rc) {
 		api_reply_err(req, &err);
 		goto out;

@@ -4,8 +4,10 @@
 #include "api/common.h"
 #include "api/handlers.h"
 #include "api/review_util.h"
+#include "core/mem.h"
 #include "core/time.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,19 +82,64 @@ static void reply_cached(struct http_request *req, json_t *body)
 	http_reply(req, 200, "application/json; charset=utf-8", s, n);
 }
 
-void api_programs_list(struct http_request *req, void *arg)
+/* The programs list is the page every waiting worker polls: it is built at
+ * most every LIST_TTL_US and served from memory to everyone in between, with
+ * an ETag so unchanged answers cost a 304. */
+#define LIST_TTL_US (1000 * 1000) /* windows open and close: rebuild at least this often */
+#define LIST_MIN_US (20 * 1000)   /* while counts change: rebuild at most this often */
+
+static void etag_of(const char *s, size_t n, char out[24])
 {
-	struct api_ctx *ctx = arg;
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	snprintf(out, 24, "\"%016llx\"", (unsigned long long)h);
+}
+
+static void rebuild_list(struct api_ctx *ctx, int64_t now)
+{
 	size_t n;
 	struct reg_program **all = registry_all(ctx->reg, &n);
-	int64_t now = ts_now_us();
 	json_t *arr = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(arr, program_json(all[i], now, false));
 		registry_put(all[i]);
 	}
 	free(all);
-	reply_cached(req, json_pack("{s:o,s:o}", "programs", arr, "now", api_time(now)));
+	json_t *body = json_pack("{s:o}", "programs", arr);
+	char *s = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	free(ctx->list_body);
+	ctx->list_body = s;
+	ctx->list_len = strlen(s);
+	etag_of(s, ctx->list_len, ctx->list_etag);
+	ctx->list_built_us = now;
+}
+
+void api_programs_list(struct http_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	int64_t now = ts_now_us();
+	char etag[24];
+	pthread_mutex_lock(&ctx->list_mu);
+	uint64_t gen = registry_generation(ctx->reg);
+	int64_t age = now - ctx->list_built_us;
+	if (!ctx->list_body || age >= LIST_TTL_US || age < 0 || (gen != ctx->list_gen && age >= LIST_MIN_US)) {
+		ctx->list_gen = gen; /* read before building: a change during the build triggers the next one */
+		rebuild_list(ctx, now);
+	}
+	memcpy(etag, ctx->list_etag, sizeof(etag));
+	const char *inm = http_req_header(req, "If-None-Match");
+	bool fresh = inm && strcmp(inm, etag) == 0;
+	char *copy = fresh ? NULL : ts_strndup(ctx->list_body, ctx->list_len);
+	size_t len = ctx->list_len;
+	pthread_mutex_unlock(&ctx->list_mu);
+	http_add_header(req, "ETag", etag);
+	http_add_header(req, "Cache-Control", "public, max-age=1");
+	if (fresh)
+		http_reply(req, 304, NULL, NULL, 0);
+	else
+		http_reply(req, 200, "application/json; charset=utf-8", copy, len);
 }
 
 void api_program_get(struct http_request *req, void *arg)

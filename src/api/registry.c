@@ -19,6 +19,7 @@ struct taken_cell {
 
 struct registry {
 	struct store *store;
+	_Atomic uint64_t generation; /* changes whenever a count or a program changes */
 	pthread_rwlock_t lock;
 	struct reg_program **progs;
 	size_t nprogs;
@@ -54,11 +55,14 @@ static _Atomic int64_t *cell(struct registry *reg, const char *program, const ch
 	return &c->value;
 }
 
-static void raise_to(_Atomic int64_t *v, int64_t n)
+/* Raises *v to n; true when it changed. */
+static bool raise_to(_Atomic int64_t *v, int64_t n)
 {
 	int64_t cur = atomic_load(v);
-	while (cur < n && !atomic_compare_exchange_weak(v, &cur, n))
-		;
+	while (cur < n)
+		if (atomic_compare_exchange_weak(v, &cur, n))
+			return true;
+	return false;
 }
 
 void registry_put(struct reg_program *p)
@@ -103,6 +107,7 @@ static int load_programs(struct registry *reg, struct ts_error *err)
 	reg->progs = progs;
 	reg->nprogs = k;
 	reg->version = version;
+	atomic_fetch_add(&reg->generation, 1);
 	pthread_rwlock_unlock(&reg->lock);
 	for (size_t i = 0; i < nold; i++)
 		registry_put(old[i]);
@@ -126,7 +131,8 @@ static int load_taken(struct registry *reg, struct ts_error *err)
 		if (!slash)
 			continue;
 		*slash = '\0';
-		raise_to(cell(reg, prog, slash + 1), json_integer_value(v));
+		if (raise_to(cell(reg, prog, slash + 1), json_integer_value(v)))
+			atomic_fetch_add(&reg->generation, 1);
 	}
 	json_decref(m);
 	return 0;
@@ -275,11 +281,16 @@ int64_t registry_taken(const struct reg_program *p, size_t i)
 	return atomic_load(p->taken[i]);
 }
 
-void registry_raise(struct reg_program *p, const char *category, int64_t taken)
+void registry_raise(struct registry *reg, struct reg_program *p, const char *category, int64_t taken)
 {
 	for (size_t i = 0; i < p->spec->ncats; i++)
-		if (strcmp(p->spec->cats[i].code, category) == 0)
-			raise_to(p->taken[i], taken);
+		if (strcmp(p->spec->cats[i].code, category) == 0 && raise_to(p->taken[i], taken))
+			atomic_fetch_add(&reg->generation, 1);
+}
+
+uint64_t registry_generation(struct registry *reg)
+{
+	return atomic_load(&reg->generation);
 }
 
 bool registry_org_exists(void *arg, const char *code)

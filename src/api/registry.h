@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "domain/spec.h"
 #include "store/store.h"
@@ -38,7 +39,9 @@ struct reg_program **registry_all(struct registry *reg, size_t *n);
 /* Places taken in category index i of p. */
 int64_t registry_taken(const struct reg_program *p, size_t i);
 /* Raises the taken count (writer callback). */
-void registry_raise(struct reg_program *p, const char *category, int64_t taken);
+void registry_raise(struct registry *reg, struct reg_program *p, const char *category, int64_t taken);
+/* A number that changes whenever a taken count or the programs change. */
+uint64_t registry_generation(struct registry *reg);
 
 bool registry_org_exists(void *reg, const char *code);
 /* The org object {code,name,level,parent} (borrowed until the next refresh

@@ -83,6 +83,12 @@ int store_code_consume(struct store *s, const char *phone_bidx, const char *purp
 	return s->ops->code_consume(s, phone_bidx, purpose, code_hash, now, lim, err);
 }
 
+int store_login_applicant(struct store *s, const struct store_login *l, const struct store_code_limits *lim,
+			  int64_t *applicant, struct ts_error *err)
+{
+	return s->ops->login_applicant(s, l, lim, applicant, err);
+}
+
 int store_session_create(struct store *s, const char *token_hash, const char *kind, int64_t subject,
 			 int64_t now, int64_t expires_at, struct ts_error *err)
 {

@@ -87,6 +87,18 @@ int store_code_consume(struct store *s, const char *phone_bidx, const char *purp
 		       int64_t now, const struct store_code_limits *lim, struct ts_error *err)
 	__attribute__((warn_unused_result));
 
+/* The whole applicant login in one transaction (one disk sync): consumes
+ * the code as store_code_consume does, then finds or creates the applicant
+ * and opens a session. TS_EAUTH ("bad_code") when the code does not match. */
+struct store_login {
+	const char *phone_bidx, *code_hash, *token_hash;
+	const void *phone_sealed;
+	size_t phone_sealed_len;
+	int64_t now, expires_at;
+};
+int store_login_applicant(struct store *s, const struct store_login *l, const struct store_code_limits *lim,
+			  int64_t *applicant, struct ts_error *err) __attribute__((warn_unused_result));
+
 struct store_session {
 	char kind[16]; /* "applicant" or "staff" */
 	int64_t subject;

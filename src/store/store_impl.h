@@ -32,6 +32,8 @@ struct store_ops {
 	int (*code_consume)(struct store *s, const char *phone_bidx, const char *purpose,
 			    const char *code_hash, int64_t now, const struct store_code_limits *lim,
 			    struct ts_error *err);
+	int (*login_applicant)(struct store *s, const struct store_login *l, const struct store_code_limits *lim,
+			       int64_t *applicant, struct ts_error *err);
 	int (*session_create)(struct store *s, const char *token_hash, const char *kind, int64_t subject,
 			      int64_t now, int64_t expires_at, struct ts_error *err);
 	int (*session_get)(struct store *s, const char *token_hash, int64_t now, int64_t idle_us,

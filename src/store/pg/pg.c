@@ -536,6 +536,69 @@ out:
 	return rc;
 }
 
+static int pg_login_applicant(struct store *s, const struct store_login *l, const struct store_code_limits *lim,
+			      int64_t *applicant, struct ts_error *err)
+{
+	WITH_CONN(s, err);
+	if ((rc = begin(c, err)))
+		goto out;
+	PGresult *r = run(c, err,
+			  "SELECT id, code_hash, tries FROM sms_codes WHERE phone_bidx=$1 AND purpose='login' AND used=0"
+			  " AND expires_at>$2::bigint ORDER BY created_at DESC, id DESC LIMIT 1 FOR UPDATE",
+			  "ti", l->phone_bidx, l->now);
+	if (!r) {
+		rc = err->status;
+		goto out_rollback;
+	}
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		rc = TS_EAUTH;
+		goto out_rollback;
+	}
+	int64_t id = ival(r, 0, 0), tries = ival(r, 0, 2);
+	bool match = crypt_equal(val(r, 0, 1), l->code_hash);
+	PQclear(r);
+	if (tries >= lim->max_tries) {
+		rc = TS_EAUTH;
+		goto out_rollback;
+	}
+	if (!match) {
+		rc = EXEC(c, err, "UPDATE sms_codes SET tries=tries+1 WHERE id=$1::bigint", "i", id);
+		if (!rc)
+			rc = commit(c, err);
+		rc = rc ? rc : TS_EAUTH;
+		goto out;
+	}
+	rc = EXEC(c, err, "UPDATE sms_codes SET used=1 WHERE id=$1::bigint", "i", id);
+	r = rc ? NULL
+	       : run(c, err,
+		     "WITH ins AS (INSERT INTO applicants(phone_bidx,phone_enc,created_at) VALUES($1,$2,$3::bigint)"
+		     " ON CONFLICT(phone_bidx) DO NOTHING RETURNING id)"
+		     " SELECT id FROM ins UNION ALL SELECT id FROM applicants WHERE phone_bidx=$1 LIMIT 1",
+		     "tbi", l->phone_bidx, l->phone_sealed, l->phone_sealed_len, l->now);
+	if (!rc && (!r || PQntuples(r) != 1))
+		rc = r ? ts_error_set(err, TS_EINTERNAL, "internal", "申报人记录创建失败") : err->status;
+	if (!rc)
+		*applicant = ival(r, 0, 0);
+	PQclear(r);
+	if (!rc)
+		rc = EXEC(c, err,
+			  "INSERT INTO sessions(token_hash,kind,subject,created_at,last_seen,expires_at)"
+			  " VALUES($1,'applicant',$2::bigint,$3::bigint,$3::bigint,$4::bigint)",
+			  "tiii", l->token_hash, *applicant, l->now, l->expires_at);
+	if (rc)
+		goto out_rollback;
+	rc = commit(c, err);
+	goto out;
+out_rollback:
+	rollback(c);
+out:
+	release(q, c);
+	if (rc == TS_EAUTH)
+		ts_error_set(err, TS_EAUTH, "bad_code", "验证码错误或已失效，请重新获取");
+	return rc;
+}
+
 static int pg_session_create(struct store *s, const char *token_hash, const char *kind, int64_t subject, int64_t now,
 			     int64_t expires_at, struct ts_error *err)
 {
@@ -1801,6 +1864,7 @@ static const struct store_ops pg_ops = {
 	.applicant_phone = pg_applicant_phone,
 	.code_create = pg_code_create,
 	.code_consume = pg_code_consume,
+	.login_applicant = pg_login_applicant,
 	.session_create = pg_session_create,
 	.session_get = pg_session_get,
 	.session_delete = pg_session_delete,

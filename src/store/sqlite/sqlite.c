@@ -635,9 +635,65 @@ out:
 	return rc;
 }
 
+/* Inside an open transaction: consumes the phone's latest live code if it
+ * matches (0), counts a wrong try (TS_EAUTH), or finds none (TS_EAUTH). */
+static int consume_in_tx(sqlite3 *db, const char *phone_bidx, const char *purpose, const char *code_hash, int64_t now,
+			 const struct store_code_limits *lim, bool *wrong_try, struct ts_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	*wrong_try = false;
+	int rc = sq_prep(db, &st, err,
+			 "SELECT id, code_hash, tries FROM sms_codes WHERE phone_bidx=? AND purpose=? AND used=0"
+			 " AND expires_at>? ORDER BY created_at DESC, id DESC LIMIT 1",
+			 "tti", phone_bidx, purpose, now);
+	if (rc)
+		return rc;
+	int r = sqlite3_step(st);
+	if (r != SQLITE_ROW) {
+		sq_done(st);
+		return r == SQLITE_DONE ? TS_EAUTH : sq_fail(db, r, err);
+	}
+	int64_t id = sqlite3_column_int64(st, 0);
+	bool match = crypt_equal(sq_text(st, 1), code_hash);
+	int64_t tries = sqlite3_column_int64(st, 2);
+	sq_done(st);
+	if (tries >= lim->max_tries)
+		return TS_EAUTH;
+	if (match)
+		return sq_exec(db, err, "UPDATE sms_codes SET used=1 WHERE id=?", "i", id);
+	*wrong_try = true;
+	rc = sq_exec(db, err, "UPDATE sms_codes SET tries=tries+1 WHERE id=?", "i", id);
+	return rc ? rc : TS_EAUTH;
+}
+
 static int sq_code_consume(struct store *s, const char *phone_bidx, const char *purpose,
 			   const char *code_hash, int64_t now, const struct store_code_limits *lim,
 			   struct ts_error *err)
+{
+	struct store_sqlite *q = sq_of(s);
+	sqlite3 *db;
+	int rc = sq_acquire(q, &db, err);
+	if (rc)
+		return rc;
+	bool wrong = false;
+	if ((rc = sq_begin(db, err)) == 0) {
+		rc = consume_in_tx(db, phone_bidx, purpose, code_hash, now, lim, &wrong, err);
+		if (rc == 0 || (rc == TS_EAUTH && wrong)) {
+			int c = sq_commit(db, err); /* a wrong try is counted too */
+			if (c)
+				rc = c;
+		} else {
+			sq_rollback(db);
+		}
+	}
+	sq_release(q, db);
+	if (rc == TS_EAUTH)
+		ts_error_set(err, TS_EAUTH, "bad_code", "验证码错误或已失效，请重新获取");
+	return rc;
+}
+
+static int sq_login_applicant(struct store *s, const struct store_login *l, const struct store_code_limits *lim,
+			      int64_t *applicant, struct ts_error *err)
 {
 	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
@@ -645,37 +701,35 @@ static int sq_code_consume(struct store *s, const char *phone_bidx, const char *
 	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
+	bool wrong = false;
 	if ((rc = sq_begin(db, err)))
 		goto out;
-	rc = sq_prep(db, &st, err,
-		  "SELECT id, code_hash, tries FROM sms_codes WHERE phone_bidx=? AND purpose=? AND used=0"
-		  " AND expires_at>? ORDER BY created_at DESC, id DESC LIMIT 1",
-		  "tti", phone_bidx, purpose, now);
+	rc = consume_in_tx(db, l->phone_bidx, "login", l->code_hash, l->now, lim, &wrong, err);
+	if (rc == TS_EAUTH && wrong) {
+		int c = sq_commit(db, err);
+		rc = c ? c : TS_EAUTH;
+		goto out;
+	}
 	if (rc)
 		goto out_rollback;
-	int r = sqlite3_step(st);
-	if (r != SQLITE_ROW) {
+	rc = sq_exec(db, err,
+		     "INSERT INTO applicants(phone_bidx,phone_enc,created_at) VALUES(?,?,?) ON CONFLICT(phone_bidx) DO NOTHING",
+		     "tbi", l->phone_bidx, l->phone_sealed, l->phone_sealed_len, l->now);
+	if (!rc && !(rc = sq_prep(db, &st, err, "SELECT id FROM applicants WHERE phone_bidx=?", "t", l->phone_bidx))) {
+		int r = sqlite3_step(st);
+		if (r == SQLITE_ROW)
+			*applicant = sqlite3_column_int64(st, 0);
+		else
+			rc = sq_fail(db, r, err);
 		sq_done(st);
-		rc = r == SQLITE_DONE ? TS_EAUTH : sq_fail(db, r, err);
-		goto out_rollback;
 	}
-	int64_t id = sqlite3_column_int64(st, 0);
-	bool match = crypt_equal(sq_text(st, 1), code_hash);
-	int64_t tries = sqlite3_column_int64(st, 2);
-	sq_done(st);
-	if (tries >= lim->max_tries) {
-		rc = TS_EAUTH;
-		goto out_rollback;
-	}
-	if (match)
-		rc = sq_exec(db, err, "UPDATE sms_codes SET used=1 WHERE id=?", "i", id);
-	else
-		rc = sq_exec(db, err, "UPDATE sms_codes SET tries=tries+1 WHERE id=?", "i", id);
+	if (!rc)
+		rc = sq_exec(db, err,
+			     "INSERT INTO sessions(token_hash,kind,subject,created_at,last_seen,expires_at) VALUES(?,'applicant',?,?,?,?)",
+			     "tiiii", l->token_hash, *applicant, l->now, l->now, l->expires_at);
 	if (rc)
 		goto out_rollback;
 	rc = sq_commit(db, err);
-	if (!rc && !match)
-		rc = TS_EAUTH;
 	goto out;
 out_rollback:
 	sq_rollback(db);
@@ -1481,6 +1535,7 @@ static const struct store_ops sqlite_ops = {
 	.applicant_phone = sq_applicant_phone,
 	.code_create = sq_code_create,
 	.code_consume = sq_code_consume,
+	.login_applicant = sq_login_applicant,
 	.session_create = sq_session_create,
 	.session_get = sq_session_get,
 	.session_delete = sq_session_delete,
