@@ -31,7 +31,7 @@ DEPS      := $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all clean check check-unit check-api check-pg test-all bench fuzz format
+.PHONY: all clean check check-unit check-api check-pg check-crash check-fuzz test-all bench fuzz format
 
 all: $(BUILD)/tisheng
 
@@ -73,6 +73,18 @@ check-pg: $(BUILD)/tisheng
 	status=0; TISHENG_TEST_PG=$${url%/tisheng} TISHENG_BIN=$(abspath $(BUILD)/tisheng) \
 	  node --test --test-concurrency=1 tests/api/ || status=$$?; \
 	bash scripts/pg-cluster.sh stop $(abspath build/pgtest); exit $$status
+
+# Crash (SIGKILL mid-rush; CRASH_ROUNDS=20 or TISHENG_LONG=1 for the long mode),
+# full disk (a small tmpfs; skipped where mounting is impossible) and overload.
+check-crash: $(BUILD)/tisheng
+	TISHENG_BIN=$(abspath $(BUILD)/tisheng) node --test --test-concurrency=1 tests/crash/
+
+# libFuzzer targets under ASan + UBSan (clang), each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+fuzz:
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+check-fuzz:
+	bash tests/fuzz/run.sh 30
 
 # What CI and the README run: everything, then everything again under ASan + UBSan.
 test-all:

@@ -7,7 +7,7 @@ pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
       libcurl4-openssl-dev libcairo2-dev libpango1.0-dev fonts-noto-cjk libcmocka-dev libxlsxwriter-dev liboath-dev libpq-dev
       poppler-utils)
 if [ "$what" = test ]; then
-  pkgs+=(chromium postgresql unzip)
+  pkgs+=(chromium postgresql unzip clang libclang-rt-14-dev wrk)
 fi
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   pkgs+=(nodejs npm)

@@ -3,7 +3,8 @@
 #   unit tests (cmocka), API tests against a real server on SQLite and on a
 #   throw-away PostgreSQL cluster (node's test runner), browser tests of the
 #   applicant pages and the staff console (Playwright over Debian's Chromium),
-#   then unit and API tests again under AddressSanitizer + UBSan.
+#   crash / full-disk / overload tests, then unit and API tests again under
+#   AddressSanitizer + UBSan, and every fuzz target for 30 s.
 # Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,9 @@ make -j"$(nproc)" SANITIZE=1 build/san/tisheng
 
 step "unit and API tests (SQLite)"
 make check
+
+step "crash, full-disk and overload tests"
+make check-crash
 
 step "API tests (PostgreSQL)"
 make check-pg
@@ -32,5 +36,8 @@ step "browser tests: staff console"
 
 step "unit and API tests under ASan + UBSan"
 make check SANITIZE=1
+
+step "fuzzing: every target 30 s under ASan + UBSan"
+make check-fuzz
 
 step "all tests passed"
