@@ -82,11 +82,11 @@ static void reply_cached(struct http_request *req, json_t *body)
 	http_reply(req, 200, "application/json; charset=utf-8", s, n);
 }
 
-/* The programs list is the page every waiting worker polls: it is built at
- * most every LIST_TTL_US and served from memory to everyone in between, with
- * an ETag so unchanged answers cost a 304. */
+/* The programs list is the page every waiting worker polls: it is built once
+ * per change of a count or program (and at least once a second, for window
+ * states) and served from memory to everyone in between, with an ETag so
+ * unchanged answers cost a 304. */
 #define LIST_TTL_US (1000 * 1000) /* windows open and close: rebuild at least this often */
-#define LIST_MIN_US (20 * 1000)   /* while counts change: rebuild at most this often */
 
 static void etag_of(const char *s, size_t n, char out[24])
 {
@@ -124,7 +124,8 @@ void api_programs_list(struct http_request *req, void *arg)
 	pthread_mutex_lock(&ctx->list_mu);
 	uint64_t gen = registry_generation(ctx->reg);
 	int64_t age = now - ctx->list_built_us;
-	if (!ctx->list_body || age >= LIST_TTL_US || age < 0 || (gen != ctx->list_gen && age >= LIST_MIN_US)) {
+	/* a count that changed is shown at once: whoever got a 201 sees it counted */
+	if (!ctx->list_body || age >= LIST_TTL_US || age < 0 || gen != ctx->list_gen) {
 		ctx->list_gen = gen; /* read before building: a change during the build triggers the next one */
 		rebuild_list(ctx, now);
 	}
