@@ -657,11 +657,17 @@ static int pg_session_delete(struct store *s, const char *token_hash, struct ts_
 
 /* ---- applications ---- */
 
-#define APP_COLS                                                                                           \
+#define APP_COLS_WITH(AHEAD)                                                                               \
 	"a.id,a.program,a.category,a.rank,a.applicant,a.status,a.union_code,a.receipt,"                    \
-	"a.submitted_at,a.updated_at,a.fields,a.secret,"                                                 \
-	"(SELECT count(*) FROM applications b WHERE b.program=a.program AND b.category=a.category"         \
-	" AND b.active=1 AND b.rank<=a.rank),a.stage,a.returns,coalesce(a.return_deadline,0)"
+	"a.submitted_at,a.updated_at,a.fields,a.secret," AHEAD ",a.stage,a.returns,coalesce(a.return_deadline,0)"
+/* For one application: an index range count. */
+#define APP_COLS                                                                                           \
+	APP_COLS_WITH("(SELECT count(*) FROM applications b WHERE b.program=a.program AND b.category=a.category" \
+		      " AND b.active=1 AND b.rank<=a.rank)")
+/* For lists: one pass over the program with a window function, joined as r. */
+#define AHEAD_CTE                                                                                          \
+	"WITH r AS (SELECT id, count(*) FILTER (WHERE active=1) OVER (PARTITION BY category ORDER BY rank)"    \
+	" AS ahead FROM applications WHERE program=$1) "
 
 static void read_app(const PGresult *r, int i, struct store_app *a)
 {
@@ -1243,7 +1249,8 @@ static int pg_review_list(struct store *s, const struct store_review_query *qr, 
 	*total = ival(r, 0, 0);
 	PQclear(r);
 	snprintf(sql, sizeof(sql),
-		 "SELECT " APP_COLS " FROM applications a%s ORDER BY a.category, a.rank LIMIT $9::bigint OFFSET $10::bigint",
+		 AHEAD_CTE "SELECT " APP_COLS_WITH("r.ahead") " FROM applications a JOIN r ON r.id=a.id%s"
+			   " ORDER BY a.category, a.rank LIMIT $9::bigint OFFSET $10::bigint",
 		 where);
 	r = run(c, err, sql, "ttttiiiiii", qr->program, qr->status, qr->category, unions, (int64_t)qr->stage,
 		(int64_t)qr->running_only, qr->rank_min, qr->rank_max, qr->limit > 0 ? qr->limit : (int64_t)INT64_MAX,

@@ -116,7 +116,9 @@ int sqr_review_list(struct store *s, const struct store_review_query *qr, store_
 		rc = sq_fail(db, r, err);
 		goto out;
 	}
-	snprintf(sql, sizeof(sql), "SELECT " SQ_APP_COLS " FROM applications a%s ORDER BY a.category, a.rank LIMIT ?9 OFFSET ?10",
+	snprintf(sql, sizeof(sql),
+		 SQ_AHEAD_CTE "SELECT " SQ_APP_COLS_WITH("r.ahead") " FROM applications a JOIN r ON r.id=a.id%s"
+			      " ORDER BY a.category, a.rank LIMIT ?9 OFFSET ?10",
 		 where);
 	rc = sq_prep(db, &st, err, sql, "ttttiiiiii", qr->program, qr->status, qr->category, unions, (int64_t)qr->stage,
 		     (int64_t)qr->running_only, qr->rank_min, qr->rank_max, qr->limit > 0 ? qr->limit : (int64_t)-1,

@@ -69,7 +69,8 @@ static const char *const sqlite_migrations[] = {
 	"  prev TEXT NOT NULL, hash TEXT NOT NULL);",
 	/* 3: indexes for the writer's duplicate check and the ledger cross-check */
 	"CREATE UNIQUE INDEX applications_grp_applicant ON applications(grp, applicant) WHERE active = 1;"
-	"CREATE INDEX ledger_link ON ledger(program, category, rank);",
+	"CREATE INDEX ledger_link ON ledger(program, category, rank);"
+	"CREATE INDEX applications_running ON applications(program, category, active, rank);",
 };
 
 #endif

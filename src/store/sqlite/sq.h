@@ -36,12 +36,19 @@ int sq_commit(sqlite3 *db, struct ts_error *err);
 void sq_rollback(sqlite3 *db);
 const char *sq_text(sqlite3_stmt *st, int i);
 
-/* Application columns read by sq_read_app, from "applications a". */
-#define SQ_APP_COLS                                                                                \
+/* Application columns read by sq_read_app, from "applications a", with
+ * AHEAD the expression of "applications in the running at or ahead". */
+#define SQ_APP_COLS_WITH(AHEAD)                                                                    \
 	"a.id,a.program,a.category,a.rank,a.applicant,a.status,a.union_code,a.receipt,"            \
-	"a.submitted_at,a.updated_at,a.fields,a.secret,"                                         \
-	"(SELECT count(*) FROM applications b WHERE b.program=a.program AND b.category=a.category" \
-	" AND b.active=1 AND b.rank<=a.rank),a.stage,a.returns,coalesce(a.return_deadline,0)"
+	"a.submitted_at,a.updated_at,a.fields,a.secret," AHEAD ",a.stage,a.returns,coalesce(a.return_deadline,0)"
+/* For one application: an index range count. */
+#define SQ_APP_COLS                                                                                \
+	SQ_APP_COLS_WITH("(SELECT count(*) FROM applications b WHERE b.program=a.program"           \
+			 " AND b.category=a.category AND b.active=1 AND b.rank<=a.rank)")
+/* For lists: one pass over the program with a window function, joined as r. */
+#define SQ_AHEAD_CTE                                                                               \
+	"WITH r AS (SELECT id, count(*) FILTER (WHERE active=1) OVER (PARTITION BY category ORDER BY rank)" \
+	" AS ahead FROM applications WHERE program=?1) "
 void sq_read_app(sqlite3_stmt *st, struct store_app *a);
 int sq_add_event(sqlite3 *db, int64_t app, int64_t at, const char *actor, const char *action, const char *status,
 		 const char *reason, const char *detail, struct ts_error *err);
