@@ -31,7 +31,7 @@ DEPS      := $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all clean check check-unit check-api check-pg check-crash check-fuzz test-all bench fuzz format
+.PHONY: all clean check check-unit check-api check-pg check-pg-faults check-crash check-fuzz test-all bench fuzz format
 
 all: $(BUILD)/tisheng
 
@@ -85,6 +85,12 @@ fuzz:
 	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 check-fuzz:
 	bash tests/fuzz/run.sh 30
+
+# Fault tests on PostgreSQL: every test starts its own throw-away cluster in a
+# temporary directory on a free port and two nodes on it (two-node rush, SIGKILL
+# of a node mid-rush, PostgreSQL restarted / stopped mid-rush, store copy). ~1 min.
+check-pg-faults: $(BUILD)/tisheng
+	TISHENG_BIN=$(abspath $(BUILD)/tisheng) node --test --test-concurrency=1 tests/pg/
 
 # What CI and the README run: everything, then everything again under ASan + UBSan.
 test-all:

@@ -24,6 +24,8 @@ make check-crash
 
 step "API tests (PostgreSQL)"
 make check-pg
+step "PostgreSQL faults: two nodes, a node killed, the database restarted"
+make check-pg-faults
 
 step "web pages"
 (cd web && npm ci --no-audit --no-fund && npm run build && npm run size)
