@@ -176,6 +176,14 @@ void api_healthz(struct http_request *req, void *arg)
 	struct api_ctx *ctx = arg;
 	struct store_writer_stats st;
 	store_writer_stats(ctx->store, &st);
+	/* a cheap query: a node whose database is gone is not healthy */
+	int64_t version;
+	struct ts_error err;
+	if (store_programs_version(ctx->store, &version, &err)) {
+		http_add_header(req, "Retry-After", "2");
+		api_reply_json(req, 503, json_pack("{s:s,s:s}", "status", "unavailable", "message", err.message));
+		return;
+	}
 	api_reply_json(req, 200, json_pack("{s:s,s:I,s:I}", "status", "ok", "uptime_s",
 					   (json_int_t)((ts_now_us() - ctx->started_at) / TS_US_PER_SEC), "queue",
 					   (json_int_t)st.queue_depth));
