@@ -106,6 +106,21 @@ json_t *review_app_json(struct api_ctx *ctx, const struct program_spec *spec, co
 	return o;
 }
 
+static void notify_applicant(struct api_ctx *ctx, int64_t applicant, const char *text)
+{
+	struct ts_buf sealed, phone;
+	ts_buf_init(&sealed, 0);
+	ts_buf_init(&phone, 0);
+	struct ts_error err;
+	if (store_applicant_phone(ctx->store, applicant, &sealed, &err) == 0 &&
+	    crypt_open(&ctx->keys, "applicant.phone", sealed.ptr, sealed.len, &phone) == 0 &&
+	    sms_send(ctx->sms, phone.ptr, text, NULL, &err))
+		ts_log_warn("review.notify", "SMS not sent: %s", err.message);
+	crypt_wipe(phone.ptr, phone.len);
+	ts_buf_free(&phone);
+	ts_buf_free(&sealed);
+}
+
 /* After application `a` (rank R, category C) left the running: if it stood
  * inside the paid cap, the application now at position `cap` moved up from
  * the waiting list. Records that in its history and tells the applicant. */
@@ -133,20 +148,10 @@ void review_backfill(struct api_ctx *ctx, const struct program_spec *spec, const
 		if (store_app_note(ctx->store, b.id, ts_now_us(), "system", "backfill", reason, dj, &err))
 			ts_log_warn("review.backfill", "note not stored: %s", err.message);
 		free(dj);
-		struct ts_buf sealed, phone;
-		ts_buf_init(&sealed, 0);
-		ts_buf_init(&phone, 0);
-		if (store_applicant_phone(ctx->store, b.applicant, &sealed, &err) == 0 &&
-		    crypt_open(&ctx->keys, "applicant.phone", sealed.ptr, sealed.len, &phone) == 0) {
-			char text[300];
-			snprintf(text, sizeof(text), "【职工提升补助】您申报的%s（%s，序号%lld）已依序递补进入补助名额，请留意审核进度。",
-				 spec->title, cat->name, (long long)b.rank);
-			if (sms_send(ctx->sms, phone.ptr, text, NULL, &err))
-				ts_log_warn("review.backfill", "SMS not sent: %s", err.message);
-		}
-		crypt_wipe(phone.ptr, phone.len);
-		ts_buf_free(&phone);
-		ts_buf_free(&sealed);
+		char text[300];
+		snprintf(text, sizeof(text), "【职工提升补助】您申报的%s（%s，序号%lld）已依序递补进入补助名额，请留意审核进度。",
+			 spec->title, cat->name, (long long)b.rank);
+		notify_applicant(ctx, b.applicant, text);
 		ts_log_info("review.backfill", "%s/%s rank %lld moved up after rank %lld left", gone->program,
 			    gone->category, (long long)b.rank, (long long)gone->rank);
 	}
@@ -413,20 +418,6 @@ static void fill_step(struct store_step *sp, const struct program_spec *spec, co
 	sp->detail_json = detail_buf[0] ? detail_buf : NULL;
 }
 
-static void notify_applicant(struct api_ctx *ctx, int64_t applicant, const char *text)
-{
-	struct ts_buf sealed, phone;
-	ts_buf_init(&sealed, 0);
-	ts_buf_init(&phone, 0);
-	struct ts_error err;
-	if (store_applicant_phone(ctx->store, applicant, &sealed, &err) == 0 &&
-	    crypt_open(&ctx->keys, "applicant.phone", sealed.ptr, sealed.len, &phone) == 0 &&
-	    sms_send(ctx->sms, phone.ptr, text, NULL, &err))
-		ts_log_warn("review.notify", "SMS not sent: %s", err.message);
-	crypt_wipe(phone.ptr, phone.len);
-	ts_buf_free(&phone);
-	ts_buf_free(&sealed);
-}
 
 void api_review_decide(struct http_request *req, void *arg)
 {
