@@ -18,25 +18,39 @@ tests/fuzz/build.sh || { echo "fuzz: FAIL (build)"; exit 1; }
 export ASAN_OPTIONS=${FUZZ_ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
-failed=()
-for t in "${TARGETS[@]}"; do
-	bin=build/fuzz/fuzz_$t
-	[ -x "$bin" ] || { echo "fuzz: no target $t"; failed+=("$t"); continue; }
-	work=build/fuzz/corpus/$t art=build/fuzz/artifacts/$t
+# Runs one target; prints its verdict; exit status 0 when clean.
+fuzz_one() {
+	local t=$1 bin=build/fuzz/fuzz_$1
+	[ -x "$bin" ] || { echo "fuzz: no target $t"; return 1; }
+	local work=build/fuzz/corpus/$t art=build/fuzz/artifacts/$t log=build/fuzz/$t.log
 	mkdir -p "$work" "$art"
-	log=build/fuzz/$t.log
-	echo "== fuzz $t for ${SECS}s"
 	"$bin" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
 		-artifact_prefix="$art/" "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1
-	rc=$?
-	grep -E "^stat::number_of_executed_units|^#[0-9]+ *DONE" "$log" | tail -2 | sed 's/^/   /'
+	local rc=$?
+	{
+		echo "== fuzz $t for ${SECS}s"
+		grep -E "^stat::number_of_executed_units|^#[0-9]+ *DONE" "$log" | tail -2 | sed 's/^/   /'
+	}
 	if [ $rc -ne 0 ] || grep -qE "ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:" "$log"; then
 		echo "fuzz: FAIL $t (exit $rc) — log $log"
 		grep -E "ERROR:|runtime error:|SUMMARY:|Test unit written to" "$log" | head -8 | sed 's/^/   /'
-		failed+=("$t")
-	else
-		echo "fuzz: ok $t"
+		return 1
 	fi
+	echo "fuzz: ok $t"
+}
+
+# One target per core at a time: the same seconds per target, less wall time.
+JOBS=${FUZZ_JOBS:-$(nproc)}
+failed=()
+pids=() names=()
+for t in "${TARGETS[@]}"; do
+	fuzz_one "$t" >"build/fuzz/$t.verdict" 2>&1 &
+	pids+=($!) names+=("$t")
+	while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+done
+for i in "${!pids[@]}"; do
+	wait "${pids[$i]}" || failed+=("${names[$i]}")
+	cat "build/fuzz/${names[$i]}.verdict"
 done
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "fuzz: FAIL (${failed[*]})"
