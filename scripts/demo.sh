@@ -9,10 +9,14 @@ make -j"$(nproc)"
 if [ -f web/package.json ]; then
   (cd web && npm ci --no-audit --no-fund && npm run build)
 fi
+if [ -f web/console/package.json ]; then
+  (cd web/console && npm ci --no-audit --no-fund && npm run build)
+fi
 DATA=${TISHENG_DEMO_DATA:-./data-demo}
 LISTEN=${TISHENG_LISTEN:-127.0.0.1:8080}
 if [ ! -f "$DATA/keys/master.key" ]; then
   build/tisheng init --data "$DATA" --demo
 fi
-echo "== serving on http://$LISTEN/ (Ctrl-C to stop); SMS codes are written to $DATA/sms.jsonl"
+echo "== serving on http://$LISTEN/ (applicants) and http://$LISTEN/console/ (union staff); Ctrl-C to stop"
+echo "   SMS codes are written to $DATA/sms.jsonl"
 exec build/tisheng serve --data "$DATA" --listen "$LISTEN" --sms "file:$DATA/sms.jsonl"

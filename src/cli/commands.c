@@ -245,7 +245,7 @@ static int init_demo(struct store *s, const char *data_dir)
 	       data_dir);
 	printf("申报人（手机）：打开 http://127.0.0.1:8080/ ，输入手机号获取验证码；验证码写在 %s/sms.jsonl。\n",
 	       data_dir);
-	printf("工作人员账号（密码均为 %s）：\n", DEMO_PASSWORD);
+	printf("工作人员：打开 http://127.0.0.1:8080/console/ ，账号如下（密码均为 %s）：\n", DEMO_PASSWORD);
 	for (size_t i = 0; i < sizeof(demo_staff) / sizeof(demo_staff[0]); i++)
 		printf("  %-12s %s（%s）\n", demo_staff[i].username, demo_staff[i].desc, demo_staff[i].role);
 	return 0;
