@@ -104,10 +104,9 @@ int review_parse_decision(const json_t *body, int64_t now, struct review_decisio
 	if (items_ok)
 		json_array_foreach(items, i, it) if (!json_is_string(it) || only_space(json_string_value(it)) ||
 						     json_string_length(it) > 500) items_ok = false;
-	if (!items_ok) {
+	/* every bad field of the notice is reported at once */
+	if (!items_ok)
 		field_error(fields, "items", "请逐项列出需要补正的全部内容（1–50项）");
-		return ts_error_set(err, TS_EINVAL, "invalid", "退回补正须一次性列出需要补正的全部内容");
-	}
 	const char *dl = json_string_value(json_object_get(body, "deadline"));
 	int y, m, dd;
 	int64_t t = 0;
@@ -117,12 +116,14 @@ int review_parse_decision(const json_t *body, int64_t now, struct review_decisio
 		    (int64_t)TS_CST_OFFSET_S * TS_US_PER_SEC;
 	} else if (!dl || ts_time_parse(dl, now, &t) != 0) {
 		field_error(fields, "deadline", "请填写补正截止日期（YYYY-MM-DD）");
-		return ts_error_set(err, TS_EINVAL, "invalid", "退回补正须给出补正截止日期");
+		t = -1;
 	}
-	if (t <= now) {
+	if (t == 0 || (t > 0 && t <= now))
 		field_error(fields, "deadline", "截止时间须晚于现在");
-		return ts_error_set(err, TS_EINVAL, "invalid", "补正截止时间须晚于现在");
-	}
+	if (!items_ok)
+		return ts_error_set(err, TS_EINVAL, "invalid", "退回补正须一次性列出需要补正的全部内容");
+	if (t <= now)
+		return ts_error_set(err, TS_EINVAL, "invalid", "退回补正须给出晚于现在的补正截止日期");
 	out->items = json_deep_copy(items);
 	out->deadline = t;
 	return 0;
