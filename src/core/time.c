@@ -170,6 +170,12 @@ int ts_time_parse(const char *s, int64_t now_us, int64_t *out)
 	}
 	int64_t days = ts_days_from_civil(y, (unsigned)mo, (unsigned)d);
 	int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+	/* only instants whose Asia/Shanghai date has a four-digit year, so that
+	 * every parsed time can be shown and read back */
+	int ly, lm, ld;
+	ts_local_date(secs * TS_US_PER_SEC, &ly, &lm, &ld);
+	if (ly < 1 || ly > 9999)
+		return TS_EINVAL;
 	*out = secs * TS_US_PER_SEC + frac_us;
 	return 0;
 }

@@ -294,9 +294,22 @@ static void test_clock_shift(void **state)
 	unsetenv("TISHENG_CLOCK_OFFSET");
 }
 
+static void test_parse_year_range(void **state)
+{
+	(void)state;
+	int64_t t;
+	/* 9999-12-31 23:59:59 at +07:00 is 10000-01-01 00:59:59 in Shanghai: refused */
+	assert_int_equal(ts_time_parse("9999-12-31T23:59:59+07:00", 0, &t), TS_EINVAL);
+	assert_int_equal(ts_time_parse("9999-12-31T23:59:59+08:00", 0, &t), 0);
+	char buf[64];
+	ts_time_format(t, buf, sizeof(buf));
+	assert_string_equal(buf, "9999-12-31T23:59:59+08:00");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_year_range),
 		cmocka_unit_test(test_parse_offsets),
 		cmocka_unit_test(test_parse_fraction),
 		cmocka_unit_test(test_parse_now),
