@@ -161,7 +161,8 @@ test('login: wrong code is explained, right code logs in and returns to the form
   await shot(page, '03-login-wrong-code');
   await page.getByLabel('验证码').fill(code);
   await page.getByRole('button', { name: '登录' }).click();
-  await page.waitForURL(new RegExp('/apply/' + FUT + '$'));
+  // The login page's own address ends in ?redirect=/apply/FUT: wait for the path itself.
+  await page.waitForURL((u) => u.pathname === '/apply/' + FUT);
   const token = await page.evaluate(() => localStorage.getItem('tisheng.token'));
   assert.ok(token, 'token kept in localStorage');
 });

@@ -47,7 +47,8 @@ export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
 export async function request(method, path, opts = {}) {
   const headers = { Accept: opts.raw ? '*/*' : 'application/json' };
   if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
-  if (session.token && opts.auth !== false) headers.Authorization = 'Bearer ' + session.token;
+  const sent = opts.auth !== false ? session.token : '';
+  if (sent) headers.Authorization = 'Bearer ' + sent;
   const ctl = typeof AbortController !== 'undefined' ? new AbortController() : null;
   const timeout = opts.timeout || 15000;
   let timer = null;
@@ -80,7 +81,9 @@ export async function request(method, path, opts = {}) {
   const code = (err && err.code) || 'http_' + res.status;
   const message = (err && err.message) || (res.status >= 500 ? GENERIC.server : '请求失败（' + res.status + '）');
   const e = new ApiError(res.status, code, message, err, retryAfter);
-  if (res.status === 401 && onUnauthorized && opts.auth !== false) onUnauthorized(e);
+  // Only a 401 that answered the token still in use ends the session: a request
+  // sent before login (or with a token since replaced) must not log the worker out.
+  if (res.status === 401 && onUnauthorized && opts.auth !== false && sent && sent === session.token) onUnauthorized(e);
   throw e;
 }
 
