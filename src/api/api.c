@@ -87,6 +87,7 @@ static void expire_returns(struct api_ctx *ctx)
 static void *janitor_main(void *arg)
 {
 	struct api_ctx *ctx = arg;
+	unsigned ticks = 0;
 	pthread_mutex_lock(&ctx->janitor_mu);
 	while (!ctx->janitor_stopping) {
 		struct timespec ts;
@@ -97,6 +98,10 @@ static void *janitor_main(void *arg)
 			break;
 		pthread_mutex_unlock(&ctx->janitor_mu);
 		expire_returns(ctx);
+		/* sessions seen in use: last_seen written every 5 s, in one transaction */
+		struct ts_error err;
+		if (++ticks % 5 == 0 && store_sessions_flush(ctx->store, &err))
+			ts_log_warn("janitor.sessions", "%s", err.message);
 		pthread_mutex_lock(&ctx->janitor_mu);
 	}
 	pthread_mutex_unlock(&ctx->janitor_mu);

@@ -1,5 +1,7 @@
 /* store/store.c — choosing a backend and forwarding calls to it. */
 #include "store/store_impl.h"
+#include "core/log.h"
+#include "core/time.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -26,6 +28,10 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	store_writer_stop(s);
+	struct ts_error err;
+	if (store_sessions_flush(s, &err))
+		ts_log_warn("store.sessions_flush", "%s", err.message);
+	store_touches_free(&s->touches);
 	s->ops->close(s);
 }
 
@@ -98,11 +104,25 @@ int store_session_create(struct store *s, const char *token_hash, const char *ki
 int store_session_get(struct store *s, const char *token_hash, int64_t now, int64_t idle_us,
 		      struct store_session *out, struct ts_error *err)
 {
-	return s->ops->session_get(s, token_hash, now, idle_us, out, err);
+	memset(out, 0, sizeof(*out));
+	int rc = s->ops->session_get(s, token_hash, out, err);
+	if (rc && rc != TS_ENOTFOUND)
+		return rc;
+	if (!rc) {
+		int64_t noted = store_touch_get(&s->touches, token_hash);
+		if (noted > out->last_seen)
+			out->last_seen = noted;
+	}
+	if (rc || now >= out->expires_at || now - out->last_seen > idle_us)
+		return ts_error_set(err, TS_ENOTFOUND, "unauthorized", "登录已失效，请重新登录");
+	if (now - out->last_seen > 60 * TS_US_PER_SEC)
+		store_touch_put(&s->touches, token_hash, now);
+	return 0;
 }
 
 int store_session_delete(struct store *s, const char *token_hash, struct ts_error *err)
 {
+	store_touch_forget(&s->touches, token_hash);
 	return s->ops->session_delete(s, token_hash, err);
 }
 

@@ -99,6 +99,7 @@ struct store_login {
 int store_login_applicant(struct store *s, const struct store_login *l, const struct store_code_limits *lim,
 			  int64_t *applicant, struct ts_error *err) __attribute__((warn_unused_result));
 
+#define STORE_TOKEN_HASH_LEN 64 /* hex SHA-256 of a session token */
 struct store_session {
 	char kind[16]; /* "applicant" or "staff" */
 	int64_t subject;
@@ -107,9 +108,12 @@ struct store_session {
 int store_session_create(struct store *s, const char *token_hash, const char *kind, int64_t subject,
 			 int64_t now, int64_t expires_at, struct ts_error *err) __attribute__((warn_unused_result));
 /* Looks a session up; TS_ENOTFOUND when unknown or expired (absolute, or idle
- * longer than idle_us). Refreshes last_seen at most once a minute. */
+ * longer than idle_us). Notes the use at most once a minute; the notes reach
+ * the database in store_sessions_flush (a read never waits for a write). */
 int store_session_get(struct store *s, const char *token_hash, int64_t now, int64_t idle_us,
 		      struct store_session *out, struct ts_error *err) __attribute__((warn_unused_result));
+/* Writes the noted uses of sessions (last_seen) in one transaction. */
+int store_sessions_flush(struct store *s, struct ts_error *err);
 int store_session_delete(struct store *s, const char *token_hash, struct ts_error *err)
 	__attribute__((warn_unused_result));
 

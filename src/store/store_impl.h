@@ -36,8 +36,11 @@ struct store_ops {
 			       int64_t *applicant, struct ts_error *err);
 	int (*session_create)(struct store *s, const char *token_hash, const char *kind, int64_t subject,
 			      int64_t now, int64_t expires_at, struct ts_error *err);
-	int (*session_get)(struct store *s, const char *token_hash, int64_t now, int64_t idle_us,
-			   struct store_session *out, struct ts_error *err);
+	/* Reads the row only (no expiry checks, no writes): TS_ENOTFOUND when absent. */
+	int (*session_get)(struct store *s, const char *token_hash, struct store_session *out, struct ts_error *err);
+	/* Sets last_seen = max(last_seen, at[i]) for each session, in one transaction. */
+	int (*session_touch)(struct store *s, char (*hashes)[STORE_TOKEN_HASH_LEN + 1], const int64_t *at, size_t n,
+			     struct ts_error *err);
 	int (*session_delete)(struct store *s, const char *token_hash, struct ts_error *err);
 	int (*app_get)(struct store *s, int64_t id, struct store_app *out, struct ts_error *err);
 	int (*apps_by_applicant)(struct store *s, int64_t applicant, struct store_app **out, size_t *n,
@@ -108,9 +111,25 @@ struct store_writer {
 	struct store_writer_stats stats;
 };
 
+/* Sessions seen in use whose last_seen in the database is stale: kept here
+ * and written in one transaction by store_sessions_flush (the server's
+ * background thread, every few seconds, and at shutdown), so a request never
+ * waits for a write (and an fsync) just to say "still here". */
+#define STORE_TOUCH_SLOTS 65536
+struct store_touch {
+	char hash[STORE_TOKEN_HASH_LEN + 1]; /* "" when free */
+	int64_t at;
+};
+struct store_touches {
+	pthread_mutex_t mu;
+	struct store_touch *slots; /* STORE_TOUCH_SLOTS, open addressing; allocated on first use */
+	size_t used;
+};
+
 struct store {
 	const struct store_ops *ops;
 	struct store_writer writer;
+	struct store_touches touches;
 };
 
 /* Backends. */
@@ -122,8 +141,17 @@ json_t *store_blob_json(const void *p, size_t n);
 /* True and the bytes appended when v is such a value. */
 bool store_blob_decode(const json_t *v, struct ts_buf *out);
 
-/* writer.c */
+/* writer.c; store_base_init initialises the generic part of a backend's store. */
+void store_base_init(struct store *s);
 void store_writer_init(struct store_writer *w);
+/* touch.c */
+void store_touches_init(struct store_touches *t);
+void store_touches_free(struct store_touches *t);
+/* The pending last_seen of a session (0 when none). */
+int64_t store_touch_get(struct store_touches *t, const char *hash);
+void store_touch_put(struct store_touches *t, const char *hash, int64_t at);
+/* Forgets a session's pending last_seen (logout). */
+void store_touch_forget(struct store_touches *t, const char *hash);
 void store_writer_stop(struct store *s);
 
 #endif

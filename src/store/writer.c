@@ -17,6 +17,12 @@
 
 #define WRITER_MAX_BATCH 2048
 
+void store_base_init(struct store *s)
+{
+	store_writer_init(&s->writer);
+	store_touches_init(&s->touches);
+}
+
 void store_writer_init(struct store_writer *w)
 {
 	memset(w, 0, sizeof(*w));

@@ -325,6 +325,43 @@ static void test_sessions(void **state)
 	OK(store_session_delete(fx->s, "nope", E));
 }
 
+/* A use of a session is noted in memory and written later, in one
+ * transaction (no write on the request's path); another handle on the same
+ * database (another node) sees it once flushed, and closing flushes too. */
+static void test_session_use_written_later(void **state)
+{
+	struct fx *fx = *state;
+	const int64_t idle = S(30 * 60);
+	struct store_session ss;
+	struct ts_error err;
+	const char *tok = "d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0";
+	OK(store_session_create(fx->s, tok, "applicant", 44, T0, T0 + S(8 * 3600), E));
+	OK(store_session_get(fx->s, tok, T0 + S(20 * 60), idle, &ss, E));
+	assert_int_equal(ss.last_seen, T0); /* not stale enough to note before this use */
+
+	struct store *other;
+	OK(store_open(fx->url, fx->dir, &other, E));
+	/* noted on this handle only: the other still sees last_seen = T0 */
+	assert_int_equal(store_session_get(other, tok, T0 + S(45 * 60), idle, &ss, &err), TS_ENOTFOUND);
+	OK(store_session_get(fx->s, tok, T0 + S(45 * 60), idle, &ss, E));
+	assert_int_equal(ss.last_seen, T0 + S(20 * 60));
+	OK(store_sessions_flush(fx->s, E));
+	OK(store_session_get(other, tok, T0 + S(45 * 60), idle, &ss, E));
+	assert_int_equal(ss.last_seen, T0 + S(45 * 60));
+	/* a flush never moves last_seen back */
+	OK(store_sessions_flush(other, E));
+	OK(store_sessions_flush(fx->s, E));
+	/* the use at 70 min is noted on `other` and written when it closes */
+	OK(store_session_get(other, tok, T0 + S(70 * 60), idle, &ss, E));
+	store_close(other);
+	OK(store_session_get(fx->s, tok, T0 + S(95 * 60), idle, &ss, E));
+	assert_int_equal(ss.last_seen, T0 + S(70 * 60));
+	/* after logout a pending note does not bring the session back */
+	OK(store_session_delete(fx->s, tok, E));
+	OK(store_sessions_flush(fx->s, E));
+	assert_int_equal(store_session_get(fx->s, tok, T0 + S(96 * 60), idle, &ss, &err), TS_ENOTFOUND);
+}
+
 /* ---------------------------------------------------------------- the writer */
 
 struct waiter {
@@ -761,6 +798,7 @@ int main(void)
 		T(test_code_tries_exhausted),
 		T(test_code_expiry),
 		T(test_sessions),
+		T(test_session_use_written_later),
 		T(test_writer_race_for_places),
 		T(test_writer_batch_many_categories),
 		T(test_withdrawal_moves_queue_up),

@@ -615,8 +615,7 @@ static int pg_session_create(struct store *s, const char *token_hash, const char
 	return rc;
 }
 
-static int pg_session_get(struct store *s, const char *token_hash, int64_t now, int64_t idle_us,
-			  struct store_session *out, struct ts_error *err)
+static int pg_session_get(struct store *s, const char *token_hash, struct store_session *out, struct ts_error *err)
 {
 	WITH_CONN(s, err);
 	PGresult *r = run(c, err, "SELECT kind,subject,created_at,last_seen,expires_at FROM sessions WHERE token_hash=$1", "t",
@@ -631,19 +630,42 @@ static int pg_session_get(struct store *s, const char *token_hash, int64_t now, 
 		out->created_at = ival(r, 0, 2);
 		out->last_seen = ival(r, 0, 3);
 		out->expires_at = ival(r, 0, 4);
-	}
-	bool found = PQntuples(r) == 1;
-	PQclear(r);
-	if (!found || now >= out->expires_at || now - out->last_seen > idle_us) {
+	} else {
 		rc = ts_error_set(err, TS_ENOTFOUND, "unauthorized", "登录已失效，请重新登录");
-		goto out;
 	}
-	if (now - out->last_seen > 60 * TS_US_PER_SEC) {
-		struct ts_error e2;
-		(void)EXEC(c, &e2, "UPDATE sessions SET last_seen=$1::bigint WHERE token_hash=$2", "it", now, token_hash);
-	}
+	PQclear(r);
 out:
 	release(q, c);
+	return rc;
+}
+
+/* One statement for all: the hashes and times as two array literals (hex and digits only). */
+static int pg_session_touch(struct store *s, char (*hashes)[STORE_TOKEN_HASH_LEN + 1], const int64_t *at, size_t n,
+			    struct ts_error *err)
+{
+	char *hs = ts_malloc(n * (STORE_TOKEN_HASH_LEN + 1) + 3), *ts = ts_malloc(n * 21 + 3);
+	size_t hl = 0, tl = 0;
+	hs[hl++] = '{';
+	ts[tl++] = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i) {
+			hs[hl++] = ',';
+			ts[tl++] = ',';
+		}
+		memcpy(hs + hl, hashes[i], STORE_TOKEN_HASH_LEN);
+		hl += STORE_TOKEN_HASH_LEN;
+		tl += (size_t)snprintf(ts + tl, 21, "%lld", (long long)at[i]);
+	}
+	memcpy(hs + hl, "}", 2);
+	memcpy(ts + tl, "}", 2);
+	WITH_CONN(s, err);
+	rc = EXEC(c, err,
+		  "UPDATE sessions s SET last_seen=v.at FROM unnest($1::text[], $2::bigint[]) AS v(h, at)"
+		  " WHERE s.token_hash=v.h AND s.last_seen<v.at",
+		  "tt", hs, ts);
+	release(q, c);
+	free(hs);
+	free(ts);
 	return rc;
 }
 
@@ -1874,6 +1896,7 @@ static const struct store_ops pg_ops = {
 	.login_applicant = pg_login_applicant,
 	.session_create = pg_session_create,
 	.session_get = pg_session_get,
+	.session_touch = pg_session_touch,
 	.session_delete = pg_session_delete,
 	.app_get = pg_app_get,
 	.apps_by_applicant = pg_apps_by_applicant,
@@ -1915,7 +1938,7 @@ int store_pg_open(const char *url, struct store **out, struct ts_error *err)
 {
 	struct store_pg *q = ts_calloc(1, sizeof(*q));
 	q->base.ops = &pg_ops;
-	store_writer_init(&q->base.writer);
+	store_base_init(&q->base);
 	q->conninfo = ts_strdup(url);
 	pthread_mutex_init(&q->mu, NULL);
 	PGconn *c = NULL;
