@@ -86,6 +86,7 @@ static void expire_returns(struct api_ctx *ctx)
 
 static void *janitor_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "ts-janitor");
 	struct api_ctx *ctx = arg;
 	unsigned ticks = 0;
 	pthread_mutex_lock(&ctx->janitor_mu);

@@ -69,7 +69,7 @@ static int split_fields(struct api_ctx *ctx, const struct program_spec *spec, co
 			crypt_ledger_id(&ctx->keys, json_string_value(v), ledger_id);
 		}
 	}
-	*public_json = json_dumps(pub, JSON_COMPACT | JSON_SORT_KEYS);
+	*public_json = json_dumps(pub, JSON_COMPACT); /* the form's order */
 	char *s = json_dumps(sec, JSON_COMPACT);
 	int rc = crypt_seal(&ctx->keys, SECRET_AD, s, strlen(s), sealed);
 	free(s);
@@ -274,6 +274,7 @@ void api_app_submit(struct http_request *req, void *arg)
 	j->level = s->cat->level;
 	j->year = spec->year;
 	j->places = s->cat->places;
+	j->cap = s->cat->cap;
 	j->applicant = applicant;
 	j->id_bidx = s->id_bidx;
 	j->ledger_id = s->ledger_id;

@@ -184,6 +184,7 @@ int registry_new(struct store *store, struct registry **out, struct ts_error *er
 
 static void *refresh_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "ts-registry");
 	struct registry *reg = arg;
 	unsigned tick = 0;
 	pthread_mutex_lock(&reg->stop_mu);

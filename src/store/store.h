@@ -166,7 +166,7 @@ struct submit_job {
 	/* in */
 	const char *program, *category, *group, *series, *level;
 	int year;
-	int64_t places;
+	int64_t places, cap; /* the category's places (ranks given) and paid cap */
 	int64_t applicant;
 	const char *id_bidx, *ledger_id, *union_code; /* one per applicant (phone) and per id_bidx in a group */
 	const char *fields_json;
@@ -175,7 +175,11 @@ struct submit_job {
 	/* out, valid in done() */
 	int rc;
 	struct ts_error err; /* code "quota_full", "duplicate", "unavailable" */
-	int64_t id, rank, submitted_at, running_at_or_ahead;
+	int64_t id, rank, submitted_at;
+	/* Applications still running with this rank or ahead: exact when rank >
+	 * cap; when rank <= cap it is only known to be <= rank (so <= cap: the
+	 * place is within the paid cap), and the writer does not count it. */
+	int64_t running_at_or_ahead;
 	int64_t existing_id; /* on "duplicate" by the same phone: that application */
 	char receipt[CRYPT_HEX_BYTES];
 	/* completion: runs on the writer thread after commit or failure */

@@ -69,6 +69,7 @@ static void run_batch(struct store *s, struct submit_job **jobs, size_t n)
 
 static void *writer_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "ts-writer");
 	struct store *s = arg;
 	struct store_writer *w = &s->writer;
 	struct submit_job **batch = calloc(WRITER_MAX_BATCH, sizeof(*batch));

@@ -940,16 +940,25 @@ static struct batch_cat *find_cat(struct batch_cat **cats, size_t *n, size_t *ca
 	return c;
 }
 
-static int load_cat(PGconn *c, struct batch_cat *bc, struct ts_error *err)
+static int load_taken(PGconn *c, struct batch_cat *bc, struct ts_error *err)
 {
-	PGresult *r = run(c, err,
-			  "SELECT coalesce((SELECT taken FROM quota_counters WHERE program=$1 AND category=$2),0),"
-			  " (SELECT count(*) FROM applications WHERE program=$1 AND category=$2 AND active=1)",
+	PGresult *r = run(c, err, "SELECT coalesce((SELECT taken FROM quota_counters WHERE program=$1 AND category=$2),0)",
 			  "tt", bc->program, bc->category);
 	if (!r)
 		return err->status;
 	bc->taken = ival(r, 0, 0);
-	bc->running = ival(r, 0, 1);
+	bc->running = -1; /* counted only when a rank passes the cap */
+	PQclear(r);
+	return 0;
+}
+
+static int count_running(PGconn *c, struct batch_cat *bc, struct ts_error *err)
+{
+	PGresult *r = run(c, err, "SELECT count(*) FROM applications WHERE program=$1 AND category=$2 AND active=1", "tt",
+			  bc->program, bc->category);
+	if (!r)
+		return err->status;
+	bc->running = ival(r, 0, 0);
 	PQclear(r);
 	return 0;
 }
@@ -979,6 +988,11 @@ static int submit_one(PGconn *c, struct submit_job *j, struct batch_cat *bc, cha
 		return 0;
 	}
 	int64_t rank = bc->taken + 1;
+	if (rank > j->cap && bc->running < 0) {
+		int rc0 = count_running(c, bc, err);
+		if (rc0)
+			return rc0;
+	}
 	int64_t at = ts_now_us();
 	if (at < *last_at)
 		at = *last_at;
@@ -1003,7 +1017,8 @@ static int submit_one(PGconn *c, struct submit_job *j, struct batch_cat *bc, cha
 	if (rc)
 		return rc;
 	bc->taken = rank;
-	bc->running++;
+	if (bc->running >= 0)
+		bc->running++;
 	bc->dirty = true;
 	memcpy(last_hash, hash, CRYPT_HEX_BYTES);
 	*last_at = at;
@@ -1011,7 +1026,7 @@ static int submit_one(PGconn *c, struct submit_job *j, struct batch_cat *bc, cha
 	j->id = id;
 	j->rank = rank;
 	j->submitted_at = at;
-	j->running_at_or_ahead = bc->running;
+	j->running_at_or_ahead = bc->running >= 0 ? bc->running : rank;
 	memcpy(j->receipt, hash, CRYPT_HEX_BYTES);
 	return 0;
 }
@@ -1049,7 +1064,7 @@ static int pg_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 	PQclear(r);
 	for (size_t i = 0; i < n; i++) {
 		struct batch_cat *bc = find_cat(&cats, &ncats, &capc, jobs[i]->program, jobs[i]->category);
-		if (bc->taken < 0 && (rc = load_cat(c, bc, &err)))
+		if (bc->taken < 0 && (rc = load_taken(c, bc, &err)))
 			goto fail;
 		if ((rc = submit_one(c, jobs[i], bc, last_hash, &last_at, &err)))
 			goto fail;

@@ -71,6 +71,16 @@ static const char *const sqlite_migrations[] = {
 	"CREATE UNIQUE INDEX applications_grp_applicant ON applications(grp, applicant) WHERE active = 1;"
 	"CREATE INDEX ledger_link ON ledger(program, category, rank);"
 	"CREATE INDEX applications_running ON applications(program, category, active, rank);",
+	/* 4: fewer indexes for the writer to keep. One per phone per group is
+	 * applications_grp_applicant (an applicant is one phone); one per person
+	 * per group and the person's history share one index on the blind ID;
+	 * only returned applications carry a deadline. */
+	"DROP INDEX applications_grp_phone;"
+	"DROP INDEX applications_grp_id;"
+	"DROP INDEX applications_person;"
+	"CREATE UNIQUE INDEX applications_person_grp ON applications(id_bidx, grp) WHERE active = 1;"
+	"DROP INDEX applications_returned;"
+	"CREATE INDEX applications_returned ON applications(return_deadline) WHERE return_deadline IS NOT NULL;",
 };
 
 #endif

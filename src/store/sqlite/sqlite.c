@@ -1106,20 +1106,34 @@ struct batch_cat {
 	bool dirty;
 };
 
-static int load_cat(sqlite3 *db, struct batch_cat *c, struct ts_error *err)
+static int load_taken(sqlite3 *db, struct batch_cat *c, struct ts_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sq_prep(db, &st, err,
-		      "SELECT coalesce((SELECT taken FROM quota_counters WHERE program=?1 AND category=?2),0),"
-		      " (SELECT count(*) FROM applications WHERE program=?1 AND category=?2 AND active=1)",
-		      "tt", c->program, c->category);
+		      "SELECT coalesce((SELECT taken FROM quota_counters WHERE program=?1 AND category=?2),0)", "tt",
+		      c->program, c->category);
 	if (rc)
 		return rc;
 	int r = sqlite3_step(st);
-	if (r == SQLITE_ROW) {
+	if (r == SQLITE_ROW)
 		c->taken = sqlite3_column_int64(st, 0);
-		c->running = sqlite3_column_int64(st, 1);
-	}
+	sq_done(st);
+	c->running = -1; /* counted only when a rank passes the cap */
+	return r == SQLITE_ROW ? 0 : sq_fail(db, r, err);
+}
+
+/* Applications of the category still running (an index range count). */
+static int count_running(sqlite3 *db, struct batch_cat *c, struct ts_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sq_prep(db, &st, err,
+		      "SELECT count(*) FROM applications WHERE program=?1 AND category=?2 AND active=1", "tt",
+		      c->program, c->category);
+	if (rc)
+		return rc;
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		c->running = sqlite3_column_int64(st, 0);
 	sq_done(st);
 	return r == SQLITE_ROW ? 0 : sq_fail(db, r, err);
 }
@@ -1176,6 +1190,8 @@ static int submit_one(sqlite3 *db, struct submit_job *j, struct batch_cat *c, ch
 		return 0;
 	}
 	int64_t rank = c->taken + 1;
+	if (rank > j->cap && c->running < 0 && (rc = count_running(db, c, err)))
+		return rc;
 	int64_t at = ts_now_us();
 	if (at < *last_at)
 		at = *last_at;
@@ -1200,7 +1216,8 @@ static int submit_one(sqlite3 *db, struct submit_job *j, struct batch_cat *c, ch
 	if (rc)
 		return rc;
 	c->taken = rank;
-	c->running++;
+	if (c->running >= 0)
+		c->running++;
 	c->dirty = true;
 	memcpy(last_hash, hash, CRYPT_HEX_BYTES);
 	*last_at = at;
@@ -1208,7 +1225,7 @@ static int submit_one(sqlite3 *db, struct submit_job *j, struct batch_cat *c, ch
 	j->id = id;
 	j->rank = rank;
 	j->submitted_at = at;
-	j->running_at_or_ahead = c->running;
+	j->running_at_or_ahead = c->running >= 0 ? c->running : rank;
 	memcpy(j->receipt, hash, CRYPT_HEX_BYTES);
 	return 0;
 }
@@ -1251,7 +1268,7 @@ static int sq_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct submit_job *j = jobs[i];
 		struct batch_cat *c = find_cat(&cats, &ncats, &capc, j->program, j->category);
-		if (c->taken < 0 && (rc = load_cat(db, c, &err)))
+		if (c->taken < 0 && (rc = load_taken(db, c, &err)))
 			goto fail;
 		if ((rc = submit_one(db, j, c, last_hash, &last_at, &err)))
 			goto fail;
