@@ -17,11 +17,25 @@
 #        submits once to each, all distinct, all expected 201;
 # 5. stops the server, checks `tisheng ledger verify` and the rows in the
 #    database (sqlite3) against the 201s counted by wrk;
-# 6. ends with one line of key=value.
+# 6. PostgreSQL mode (unless BENCH_PG=0; installs postgresql if missing): a
+#    throw-away cluster (scripts/pg-cluster.sh, free port, its own temp dir),
+#    `init --demo --store URL` with a data dir for the keys, node 1 served like
+#    the SQLite server; BENCH_PG_N applicants logged in on node 1; then
+#    (pg1) the sustained submission run of (d) against node 1 alone, on
+#        BENCH_PG_PROGRAMS fresh copies of yn2022-skill (pg1-skill-K),
+#    (pg2) the same again on fresh copies (pg2-skill-K) against two nodes
+#        (node 2: same store URL, same data dir): two wrk processes at once,
+#        each with half the connections and half the wrk threads, one per
+#        node, on disjoint work (applicants split by WRK_PART, see
+#        bench/submit.lua), every submission distinct and expected 201;
+#    after each: rows in PostgreSQL (psql) against the 201s, no rank twice,
+#    `tisheng ledger verify --store URL`, answers other than 201;
+# 7. ends with one line of key=value (the pg* keys only with PostgreSQL).
 #
 # Environment: BENCH_N (20000), BENCH_CONNS (1000), BENCH_DURATION (10, seconds
 # for the GET runs), BENCH_PROGRAMS (5), BENCH_PLACES (200000), BENCH_MAX_S (60,
-# cap of each submission run), BENCH_KEEP=1 keeps the temp dir,
+# cap of each submission run), BENCH_KEEP=1 keeps the temp dirs,
+# BENCH_PG (1; 0 skips PostgreSQL), BENCH_PG_N (10000), BENCH_PG_PROGRAMS (1),
 # TISHENG_BIN (default: build/tisheng, built with make).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +48,9 @@ NPROG=${BENCH_PROGRAMS:-5}
 PLACES_BENCH=${BENCH_PLACES:-200000}
 MAXS=${BENCH_MAX_S:-60}
 THREADS=$(nproc)
+PG=${BENCH_PG:-1}
+PG_N=${BENCH_PG_N:-10000}
+PG_NPROG=${BENCH_PG_PROGRAMS:-1}
 
 say() { printf '== %s\n' "$*" >&2; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
@@ -45,6 +62,10 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v node >/dev/null || need+=(nodejs)
 command -v curl >/dev/null || need+=(curl)
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }
+if [ "$PG" != 0 ]; then
+	{ [ -n "$(pg_bin)" ] && [ -x "$(pg_bin)/pg_ctl" ] && command -v psql >/dev/null; } || need+=(postgresql)
+fi
 if [ ${#need[@]} -gt 0 ]; then
 	say "installing ${need[*]} from Debian"
 	SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -55,6 +76,11 @@ if [ ${#need[@]} -gt 0 ]; then
 				$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
 			# The package's own service is not used; do not leave it holding port 80.
 			$SUDO systemctl disable --now nginx >/dev/null 2>&1 || $SUDO service nginx stop >/dev/null 2>&1 || true
+		elif [ "$p" = postgresql ]; then
+			$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-client >/dev/null
+			# Only the binaries are used (a throw-away cluster per run); stop the
+			# package's own cluster and service.
+			$SUDO systemctl disable --now postgresql >/dev/null 2>&1 || $SUDO service postgresql stop >/dev/null 2>&1 || true
 		else
 			$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
 		fi
@@ -74,13 +100,31 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 WORK=$(mktemp -d /tmp/tisheng-bench.XXXXXX)
 D=$WORK/data
-SRV_PID=; NGX_PID=
+SRV_PID=; NGX_PID=; PG1_PID=; PG2_PID=; PGDIR=
+WPIDS=(); WDONES=(); WTHRS=(); WOUTS=()
+stop_pid() { # PID: SIGTERM, SIGKILL after 30 s, wait
+	local pid=$1 i
+	kill "$pid" 2>/dev/null || return 0
+	for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
 cleanup() {
+	local p
+	for p in "${WPIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
 	[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null || true
 	[ -n "$NGX_PID" ] && kill "$NGX_PID" 2>/dev/null && wait "$NGX_PID" 2>/dev/null || true
+	[ -z "$PG1_PID" ] || stop_pid "$PG1_PID"
+	[ -z "$PG2_PID" ] || stop_pid "$PG2_PID"
+	if [ -n "$PGDIR" ]; then
+		bash scripts/pg-cluster.sh stop "$PGDIR" || true
+		if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $PGDIR"; else rm -rf "$PGDIR"; fi
+	fi
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 free_port() {
 	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
@@ -114,24 +158,49 @@ run_wrk() { # OUT SCRIPT URL [args…]
 			>"$out" 2>&1 || die "wrk failed: $(cat "$out")"
 		return
 	fi
-	# submissions: wrk runs until every thread had all its distinct requests
-	# answered (bench/submit.lua writes DIR/done.TID), at most BENCH_MAX_S
-	local dir=$1
-	rm -f "$dir"/done.*
-	WRK_THREADS=$THREADS wrk -t "$THREADS" -c "$CONNS" -d "${MAXS}s" --timeout 10s -s "$script" "$url" -- "$@" \
-		>"$out" 2>&1 &
-	local wpid=$!
-	while kill -0 "$wpid" 2>/dev/null; do
-		if [ "$(find "$dir" -maxdepth 1 -name 'done.*' | wc -l)" -ge "$THREADS" ]; then
-			kill -INT "$wpid" 2>/dev/null || true
-			break
-		fi
+	submit_start "$out" "$1" "$THREADS" "$CONNS" 0/1 "$url" "$@"
+	submit_wait
+}
+# Submission runs: wrk runs until every thread had all its distinct requests
+# answered (bench/submit.lua writes DONEDIR/done.TID), at most BENCH_MAX_S.
+# submit_start starts one wrk in the background (several may run at once, on
+# disjoint parts, see WRK_PART in bench/submit.lua); submit_wait waits for all.
+submit_start() { # OUT DONEDIR THREADS CONNS PART URL DIR MODE [PROGRAMS]
+	local out=$1 done=$2 t=$3 c=$4 part=$5 url=$6; shift 6
+	mkdir -p "$done"
+	rm -f "$done"/done.*
+	WRK_THREADS=$t WRK_PART=$part WRK_DONE_DIR=$done \
+		wrk -t "$t" -c "$c" -d "${MAXS}s" --timeout 10s -s bench/submit.lua "$url" -- "$@" >"$out" 2>&1 &
+	WPIDS+=($!); WDONES+=("$done"); WTHRS+=("$t"); WOUTS+=("$out")
+}
+submit_wait() {
+	local i running stopped=()
+	while :; do
+		running=0
+		for i in "${!WPIDS[@]}"; do
+			kill -0 "${WPIDS[$i]}" 2>/dev/null || continue
+			running=1
+			if [ -z "${stopped[$i]:-}" ] &&
+				[ "$(find "${WDONES[$i]}" -maxdepth 1 -name 'done.*' | wc -l)" -ge "${WTHRS[$i]}" ]; then
+				kill -INT "${WPIDS[$i]}" 2>/dev/null || true
+				stopped[$i]=1
+			fi
+		done
+		[ "$running" = 1 ] || break
 		sleep 0.05
 	done
-	wait "$wpid" || die "wrk failed: $(cat "$out")"
+	for i in "${!WPIDS[@]}"; do
+		wait "${WPIDS[$i]}" || die "wrk failed: $(cat "${WOUTS[$i]}")"
+	done
+	WPIDS=(); WDONES=(); WTHRS=(); WOUTS=()
 }
 field() { # FILE KEY → value from the summary line
 	grep -o "\b$2=[0-9.]*" "$1" | tail -1 | cut -d= -f2
+}
+fieldn() { # FILE KEY → the value, 0 when missing
+	local v
+	v=$(field "$1" "$2" || true)
+	echo "${v:-0}"
 }
 status_count() { # FILE CODE
 	local v
@@ -193,26 +262,31 @@ RUSH_P99=$(field "$WORK/rush.out" p99_ms)
 RUSH_REQ=$(field "$WORK/rush.out" requests)
 
 # (d) sustained submissions on bench copies with large places
+bench_program() { # FILE ID TAG: a copy of yn2022-skill with its own group and series TAG
+	node -e '
+const fs=require("fs");const [src,dst,id,tag,places]=process.argv.slice(1);
+const d=JSON.parse(fs.readFileSync(src,"utf8"));
+d.id=id;d.group=tag;d.series=tag;d.title="基准测试 "+tag.replace(/^bench-/,"")+"："+d.title;
+const per=Math.floor(Number(places)/d.categories.length);
+for(const c of d.categories){c.places=per;c.cap=per;}
+fs.writeFileSync(dst,JSON.stringify(d));' programs/yn2022-skill.json "$1" "$2" "$3" "$PLACES_BENCH"
+}
+wait_program() { # URL ID: the server picks up new programs within a second or two
+	for _ in $(seq 1 100); do
+		curl -fs "$1/api/v1/programs" | grep -q "\"$2\"" && return 0
+		sleep 0.1
+	done
+	return 1
+}
 PROGS=()
 for k in $(seq 1 "$NPROG"); do
 	id=bench-skill-$k
-	node -e '
-const fs=require("fs");const [src,dst,id,k,places]=process.argv.slice(1);
-const d=JSON.parse(fs.readFileSync(src,"utf8"));
-d.id=id;d.group="bench-"+k;d.series="bench-"+k;d.title="基准测试 "+k+"："+d.title;
-const per=Math.floor(Number(places)/d.categories.length);
-for(const c of d.categories){c.places=per;c.cap=per;}
-fs.writeFileSync(dst,JSON.stringify(d));' programs/yn2022-skill.json "$WORK/$id.json" "$id" "$k" "$PLACES_BENCH"
+	bench_program "$WORK/$id.json" "$id" "bench-$k"
 	"$BIN" program load "$WORK/$id.json" --data "$D" --opens now-60s --closes now+3600s >/dev/null
 	PROGS+=("$id")
 done
 PLIST=$(IFS=,; echo "${PROGS[*]}")
-# the server picks up new programs within a second or two
-for _ in $(seq 1 100); do
-	curl -fs "$URL/api/v1/programs" | grep -q "\"bench-skill-$NPROG\"" && break
-	sleep 0.1
-done
-curl -fs "$URL/api/v1/programs" | grep -q "\"bench-skill-$NPROG\"" || die "bench programs not visible to the server"
+wait_program "$URL" "bench-skill-$NPROG" || die "bench programs not visible to the server"
 BENCH_TOTAL=$((N * NPROG))
 say "(d) sustained: $BENCH_TOTAL distinct submissions ($N applicants × $NPROG bench programs of $PLACES_BENCH places), $CONNS connections, ≤ ${MAXS}s"
 METRICS0=$(curl -fs "$URL/metrics" || true)
@@ -228,13 +302,17 @@ RSS_MB=$((RSS_KB / 1024))
 
 # writer figures during (d), from /metrics
 metric() { printf '%s\n' "$1" | awk -v k="$2" '$1==k{print $2}'; }
-WB0=$(metric "$METRICS0" tisheng_writer_batch_size_count); WB1=$(metric "$METRICS1" tisheng_writer_batch_size_count)
-WJ0=$(metric "$METRICS0" tisheng_writer_batch_size_sum); WJ1=$(metric "$METRICS1" tisheng_writer_batch_size_sum)
-WC0=$(metric "$METRICS0" tisheng_writer_commit_seconds_total); WC1=$(metric "$METRICS1" tisheng_writer_commit_seconds_total)
-WRITER=$(awk -v b0="${WB0:-0}" -v b1="${WB1:-0}" -v j0="${WJ0:-0}" -v j1="${WJ1:-0}" -v c0="${WC0:-0}" -v c1="${WC1:-0}" 'BEGIN{
+writer_figures() { # METRICS_BEFORE METRICS_AFTER
+	local wb0 wb1 wj0 wj1 wc0 wc1
+	wb0=$(metric "$1" tisheng_writer_batch_size_count); wb1=$(metric "$2" tisheng_writer_batch_size_count)
+	wj0=$(metric "$1" tisheng_writer_batch_size_sum); wj1=$(metric "$2" tisheng_writer_batch_size_sum)
+	wc0=$(metric "$1" tisheng_writer_commit_seconds_total); wc1=$(metric "$2" tisheng_writer_commit_seconds_total)
+	awk -v b0="${wb0:-0}" -v b1="${wb1:-0}" -v j0="${wj0:-0}" -v j1="${wj1:-0}" -v c0="${wc0:-0}" -v c1="${wc1:-0}" 'BEGIN{
 	b=b1-b0; j=j1-j0; c=c1-c0;
 	if (b>0 && j>0) printf "writer_batches=%d writer_avg_batch=%.1f writer_ms_per_batch=%.2f writer_us_per_job=%.1f", b, j/b, c*1000/b, c*1e6/j;
-	else printf "writer_batches=0"}')
+	else printf "writer_batches=0"}'
+}
+WRITER=$(writer_figures "$METRICS0" "$METRICS1")
 
 # ---- 5. checks ----
 kill -TERM "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true; SRV_PID=
@@ -265,6 +343,127 @@ RUSH_TO=$(field "$WORK/rush.out" timeouts); SUBMIT_TO=$(field "$WORK/submit.out"
 [ "$DB_DUPRANK" = 0 ] || problems+=("$DB_DUPRANK ranks given twice")
 [ "$INTEGRITY" = ok ] || problems+=("integrity_check: $INTEGRITY")
 [ "$QUOTA_OK" -gt 0 ] || problems+=("GET /api/v1/programs answered no 200")
+
+# ---- 6. PostgreSQL mode ----
+# The same sustained submission run as (d), on a throw-away PostgreSQL cluster
+# (default settings, fsync on), first against one node, then against two nodes
+# sharing the store and the data directory (keys). Nothing else runs then: the
+# SQLite server is stopped.
+PG_KEYS=
+if [ "$PG" != 0 ]; then
+	psql_q() { psql "$STORE" -X -q -v ON_ERROR_STOP=1 -Atc "$1"; }
+	# its own temp dir: the cluster runs as the postgres user when we are root
+	PGDIR=$(mktemp -d /tmp/tisheng-bench-pg.XXXXXX)
+	STORE=
+	for _ in 1 2 3; do
+		PGPORT=$(free_port)
+		STORE=$(bash scripts/pg-cluster.sh start "$PGDIR" "$PGPORT" 2>>"$WORK/pg-cluster.log" | tail -n1) && break
+		STORE=
+	done
+	case "$STORE" in postgres://*) ;; *) die "PostgreSQL did not start: $(tail -5 "$PGDIR/server.log" 2>/dev/null)";; esac
+	say "PostgreSQL $(psql_q 'SHOW server_version') on $STORE (cluster in $PGDIR)"
+	PD=$WORK/pgdata
+	"$BIN" init --data "$PD" --demo --store "$STORE" >/dev/null
+	start_node() { # N → PGn_PID, PGn_URL
+		local n=$1 port url pid
+		port=$(free_port)
+		url=http://127.0.0.1:$port
+		"$BIN" serve --data "$PD" --store "$STORE" --listen "127.0.0.1:$port" --ip-limit 0 --sms "file:$PD/sms.jsonl" \
+			--threads "$THREADS" 2>>"$WORK/pg-node$n.log" &
+		pid=$!
+		eval "PG${n}_PID=$pid PG${n}_URL=$url"
+		wait_http "$url/healthz" || die "node $n did not start (see $WORK/pg-node$n.log)"
+		say "node $n on $url (pid $pid, $THREADS threads), store $STORE, data $PD"
+	}
+	start_node 1
+
+	say "logging in $PG_N applicants on node 1 (sessions in PostgreSQL)"
+	node bench/prepare.mjs --url "$PG1_URL" --sms "$PD/sms.jsonl" --n "$PG_N" --out "$WORK/pgprep" >&2
+
+	pg_programs() { # TAG → PLIST of TAG-skill-1…BENCH_PG_PROGRAMS, loaded
+		local tag=$1 k id
+		local progs=()
+		for k in $(seq 1 "$PG_NPROG"); do
+			id=$tag-skill-$k
+			bench_program "$WORK/$id.json" "$id" "$tag-$k"
+			"$BIN" program load "$WORK/$id.json" --data "$PD" --store "$STORE" --opens now-60s --closes now+3600s >/dev/null
+			progs+=("$id")
+		done
+		PLIST=$(IFS=,; echo "${progs[*]}")
+	}
+	# checks after a phase: TAG OUT… (the wrk outputs of the phase)
+	pg_check() {
+		local tag=$1 f rows want_lo=0 want_hi=0 req=0 dup other ledger=ok rc
+		shift
+		for f in "$@"; do
+			want_lo=$((want_lo + $(status_count "$f" 201)))
+			want_hi=$((want_hi + $(status_count "$f" 201) + $(fieldn "$f" timeouts)))
+			req=$((req + $(fieldn "$f" requests)))
+			other=$(grep -E '^status=' "$f" | grep -v '^status=201 ' | tr '\n' ' ' || true)
+			[ -z "$other" ] || problems+=("$tag: answers other than 201 ($(basename "$f")): ${other% }")
+		done
+		rows=$(psql_q "SELECT count(*) FROM applications WHERE program LIKE '$tag-skill-%'")
+		dup=$(psql_q "SELECT count(*) FROM (SELECT program,category,rank FROM applications GROUP BY 1,2,3 HAVING count(*)>1) d")
+		timeout "${BENCH_VERIFY_S:-300}" "$BIN" ledger verify --data "$PD" --store "$STORE" >"$WORK/$tag-ledger.out" 2>&1 ||
+			{ rc=$?; if [ $rc = 124 ]; then ledger=timeout; else ledger=FAILED; fi; }
+		say "$tag: ledger verify: $ledger ($(tail -1 "$WORK/$tag-ledger.out")); rows $rows for $want_lo 201s; duplicate ranks $dup"
+		[ "$rows" -ge "$want_lo" ] && [ "$rows" -le "$want_hi" ] ||
+			problems+=("$tag: $want_lo answered 201 ($((want_hi - want_lo)) timed out in wrk) but $rows stored")
+		[ "$req" -ge "$PG_TOTAL" ] || problems+=("$tag: only $req of $PG_TOTAL submissions answered within ${MAXS}s")
+		[ "$dup" = 0 ] || problems+=("$tag: $dup ranks given twice")
+		[ "$ledger" = ok ] || { problems+=("$tag: ledger verify $ledger"); PG_LEDGER=FAILED; }
+	}
+	PG_LEDGER=ok
+	PG_TOTAL=$((PG_N * PG_NPROG))
+
+	# (pg1) one node
+	pg_programs pg1
+	wait_program "$PG1_URL" "pg1-skill-$PG_NPROG" || die "pg1 programs not visible to node 1"
+	say "(pg1) one node: $PG_TOTAL distinct submissions ($PG_N applicants × $PG_NPROG programs), $CONNS connections, ≤ ${MAXS}s"
+	M0=$(curl -fs "$PG1_URL/metrics" || true)
+	submit_start "$WORK/pg1.out" "$WORK/pg1.done" "$THREADS" "$CONNS" 0/1 "$PG1_URL" "$WORK/pgprep" bench "$PLIST"
+	submit_wait
+	M1=$(curl -fs "$PG1_URL/metrics" || true)
+	sed "s/^/  pg1: /" "$WORK/pg1.out" | grep -E "status=|requests=" >&2 || true
+	say "pg1 node 1: $(writer_figures "$M0" "$M1")"
+	PG1_RPS=$(field "$WORK/pg1.out" rps)
+	PG1_P99=$(field "$WORK/pg1.out" p99_ms)
+	pg_check pg1 "$WORK/pg1.out"
+
+	# (pg2) two nodes, fresh programs, the same number of submissions
+	start_node 2
+	pg_programs pg2
+	wait_program "$PG1_URL" "pg2-skill-$PG_NPROG" || die "pg2 programs not visible to node 1"
+	wait_program "$PG2_URL" "pg2-skill-$PG_NPROG" || die "pg2 programs not visible to node 2"
+	T2=$((THREADS / 2)); [ "$T2" -ge 1 ] || T2=1
+	C2=$((CONNS / 2)); [ "$C2" -ge "$T2" ] || C2=$T2
+	say "(pg2) two nodes: $PG_TOTAL distinct submissions, half of the applicants on each node, $C2 connections and $T2 wrk threads per node, ≤ ${MAXS}s"
+	M0=$(curl -fs "$PG1_URL/metrics" || true); N0=$(curl -fs "$PG2_URL/metrics" || true)
+	submit_start "$WORK/pg2a.out" "$WORK/pg2a.done" "$T2" "$C2" 0/2 "$PG1_URL" "$WORK/pgprep" bench "$PLIST"
+	submit_start "$WORK/pg2b.out" "$WORK/pg2b.done" "$T2" "$C2" 1/2 "$PG2_URL" "$WORK/pgprep" bench "$PLIST"
+	submit_wait
+	M1=$(curl -fs "$PG1_URL/metrics" || true); N1=$(curl -fs "$PG2_URL/metrics" || true)
+	for f in pg2a pg2b; do sed "s/^/  $f: /" "$WORK/$f.out" | grep -E "status=|requests=" >&2 || true; done
+	say "pg2 node 1: $(writer_figures "$M0" "$M1")"
+	say "pg2 node 2: $(writer_figures "$N0" "$N1")"
+	# both runs together: all answers from the first request to the last answer
+	# (CLOCK_MONOTONIC of both wrk processes); p99: the larger of the two
+	PG2_RPS=$(awk -v ra="$(field "$WORK/pg2a.out" requests)" -v rb="$(field "$WORK/pg2b.out" requests)" \
+		-v a0="$(field "$WORK/pg2a.out" t0)" -v a1="$(field "$WORK/pg2a.out" t1)" \
+		-v b0="$(field "$WORK/pg2b.out" t0)" -v b1="$(field "$WORK/pg2b.out" t1)" 'BEGIN{
+		f=(a0>0 && (b0==0 || a0<b0)) ? a0 : b0; l=(a1>b1) ? a1 : b1;
+		if (l>f) printf "%.0f", (ra+rb)/(l-f); else print 0 }')
+	PG2_P99=$(awk -v a="$(field "$WORK/pg2a.out" p99_ms)" -v b="$(field "$WORK/pg2b.out" p99_ms)" 'BEGIN{ printf "%.2f", (a>b) ? a : b }')
+	pg_check pg2 "$WORK/pg2a.out" "$WORK/pg2b.out"
+
+	stop_pid "$PG2_PID"; PG2_PID=
+	stop_pid "$PG1_PID"; PG1_PID=
+	bash scripts/pg-cluster.sh stop "$PGDIR"
+	PG_KEYS="pg1_submit_rps=$PG1_RPS pg1_p99_ms=$PG1_P99 pg2_submit_rps=$PG2_RPS pg2_p99_ms=$PG2_P99"
+	PG_KEYS="$PG_KEYS pg2_vs_pg1=$(awk -v a="$PG2_RPS" -v b="$PG1_RPS" 'BEGIN{ if (b>0) printf "%.3f", a/b; else print "0" }')"
+	PG_KEYS="$PG_KEYS pg_vs_sqlite=$(awk -v a="$PG1_RPS" -v b="$SUBMIT_RPS" 'BEGIN{ if (b>0) printf "%.3f", a/b; else print "0" }')"
+	PG_KEYS="$PG_KEYS pg_ledger=$PG_LEDGER"
+fi
 for p in "${problems[@]}"; do say "PROBLEM: $p"; done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.3f", a/b; else print "0" }'; }
@@ -277,4 +476,5 @@ targets=$(awk -v s="$(ratio "$SUBMIT_RPS" "$NGINX_RPS")" -v q="$(ratio "$QUOTA_R
 echo "submit_rps=$SUBMIT_RPS nginx_rps=$NGINX_RPS submit_vs_nginx=$(ratio "$SUBMIT_RPS" "$NGINX_RPS")" \
 	"quota_vs_nginx=$(ratio "$QUOTA_RPS" "$NGINX_RPS") p99_ms=$SUBMIT_P99 accepted=$RUSH_201 places=$PLACES" \
 	"rss_mb=$RSS_MB quota_rps=$QUOTA_RPS quota_p99_ms=$QUOTA_P99 rush_rps=$RUSH_RPS rush_p99_ms=$RUSH_P99" \
-	"bench_accepted=$BENCH_201 bench_submissions=$BENCH_TOTAL timeouts=$((RUSH_TO + SUBMIT_TO)) ledger=$LEDGER n=$N conns=$CONNS nproc=$THREADS targets=$targets"
+	"bench_accepted=$BENCH_201 bench_submissions=$BENCH_TOTAL timeouts=$((RUSH_TO + SUBMIT_TO)) ledger=$LEDGER n=$N conns=$CONNS nproc=$THREADS targets=$targets" \
+	${PG_KEYS:+"$PG_KEYS"}

@@ -13,6 +13,11 @@
 -- Every connection/request gets a different (applicant, program): thread t of
 -- T takes k = t, t+T, t+2T, …
 --
+-- Several wrk processes (one per server node) can share one run on disjoint
+-- work: WRK_PART=P/M (default 0/1) makes this process take only the requests
+-- k ≡ P (mod M) — thread t takes k = P + M·t, step M·T — and WRK_DONE_DIR
+-- (default DIR) is where it writes its done.TID files.
+--
 -- wrk's main thread always sleeps for the whole -d, so the run is timed here:
 -- from each thread's first request to its last answer (LuaJIT ffi clock).
 -- When a thread has had all its distinct submissions answered it writes
@@ -20,8 +25,10 @@
 -- idle; a request wrk must still send (a reconnect after a timeout) is a
 -- GET /api/v1/time, which is neither counted nor timed as a submission.
 -- At the end it prints "status=CODE count=N" per submission status, then
--- "requests=… duration_s=… rps=… p50_ms=… p99_ms=… max_ms=… errors=…"
--- (errors: socket errors and timeouts; latencies from wrk's own histogram).
+-- "requests=… duration_s=… rps=… p50_ms=… p99_ms=… max_ms=… errors=… …
+-- t0=… t1=…" (errors: socket errors and timeouts; latencies from wrk's own
+-- histogram; t0/t1: first request and last answer, CLOCK_MONOTONIC seconds,
+-- comparable between processes).
 
 local ffi = require("ffi")
 ffi.cdef [[
@@ -67,11 +74,20 @@ function init(args)
   end
   n = #tokens
   nthreads = tonumber(os.getenv("WRK_THREADS") or "1")
-  k = tid
+  local part, parts = string.match(os.getenv("WRK_PART") or "0/1", "^(%d+)/(%d+)$")
+  part, parts = tonumber(part), tonumber(parts)
+  assert(part and parts and parts >= 1 and part < parts, "WRK_PART must be P/M with 0 <= P < M")
+  done_dir = os.getenv("WRK_DONE_DIR") or dir
+  k = part + parts * tid
+  step = parts * nthreads
   counts = {}
   total = (mode == "rush") and n or n * #programs
-  -- this thread's distinct requests: k = tid, tid+T, … below total
-  mine = (tid < total) and (math.floor((total - 1 - tid) / nthreads) + 1) or 0
+  -- this thread's distinct requests: k = P+M·tid, then step M·T, below total
+  mine = (k < total) and (math.floor((total - 1 - k) / step) + 1) or 0
+  if mine == 0 then -- nothing to send: done at once
+    local f = io.open(done_dir .. "/done." .. tid, "w")
+    if f then f:write("0\n"); f:close() end
+  end
   answered = 0
   extra = 0
   t_first = 0
@@ -104,7 +120,7 @@ function request()
     body = '{"program":"' .. p .. '","category":"' .. cats[(i % 3) + 1] .. '","fields":' .. bodies[i + 1] .. '}'
   end
   hdr["Authorization"] = "Bearer " .. tokens[i + 1]
-  k = k + nthreads
+  k = k + step
   return wrk.format("POST", "/api/v1/applications", hdr, body)
 end
 
@@ -119,7 +135,7 @@ function response(status, headers, body)
   answered = answered + 1
   t_last = now()
   if answered == mine then
-    local f = io.open(dir .. "/done." .. tid, "w")
+    local f = io.open(done_dir .. "/done." .. tid, "w")
     if f then f:write(answered, "\n"); f:close() end
   end
 end
@@ -141,7 +157,8 @@ function done(summary, latency, requests)
   for _, s in ipairs(keys) do io.write(string.format("status=%d count=%d\n", s, total[s])) end
   local e = summary.errors
   local dur = (last > first) and (last - first) or (summary.duration / 1e6)
-  io.write(string.format("requests=%d duration_s=%.3f rps=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%d timeouts=%d idle_requests=%d\n",
+  io.write(string.format("requests=%d duration_s=%.3f rps=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%d timeouts=%d idle_requests=%d t0=%.6f t1=%.6f\n",
     answered_all, dur, answered_all / dur, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    latency.max / 1000, e.connect + e.read + e.write + e.timeout, e.timeout, extra_all))
+    latency.max / 1000, e.connect + e.read + e.write + e.timeout, e.timeout, extra_all,
+    (first < math.huge) and first or 0, last))
 end
