@@ -62,6 +62,160 @@ static int pg_fail(PGconn *c, const PGresult *r, struct ts_error *err)
 	return ts_error_set(err, TS_EINTERNAL, "internal", "数据库错误：%s", m);
 }
 
+/* ---- prepared statements ----
+ *
+ * Every statement is prepared once per connection and then run with
+ * PQexecPrepared: planning a statement again on every call cost more than
+ * running it (the writer's four statements per submission). Keyed by the
+ * connection and the SQL text (so SQL built at run time is safe too); a
+ * connection's entries go when it is closed (conn_finish). When the table is
+ * full, or the server has forgotten a statement, the statement runs unprepared. */
+#define PREP_SLOTS 8192
+struct prep_entry {
+	PGconn *c; /* NULL when free */
+	uint64_t h;
+	char *sql;
+};
+static struct prep_entry prep_table[PREP_SLOTS];
+static size_t prep_used;
+static pthread_mutex_t prep_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t sql_hash(const char *sql)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h;
+}
+
+static size_t prep_slot(PGconn *c, uint64_t h)
+{
+	return (size_t)((h ^ ((uintptr_t)c * 0x9E3779B97F4A7C15ULL)) % PREP_SLOTS);
+}
+
+/* True when (c, sql) is prepared as `name`; under prep_mu. */
+static bool prep_find(PGconn *c, const char *sql, uint64_t h)
+{
+	size_t i = prep_slot(c, h);
+	for (size_t n = 0; n < PREP_SLOTS && prep_table[i].c; n++, i = (i + 1) % PREP_SLOTS)
+		if (prep_table[i].c == c && prep_table[i].h == h && strcmp(prep_table[i].sql, sql) == 0)
+			return true;
+	return false;
+}
+
+static void prep_add(PGconn *c, const char *sql, uint64_t h)
+{
+	pthread_mutex_lock(&prep_mu);
+	if (prep_used < PREP_SLOTS * 3 / 4 && !prep_find(c, sql, h)) {
+		size_t i = prep_slot(c, h);
+		while (prep_table[i].c)
+			i = (i + 1) % PREP_SLOTS;
+		prep_table[i] = (struct prep_entry){c, h, ts_strdup(sql)};
+		prep_used++;
+	}
+	pthread_mutex_unlock(&prep_mu);
+}
+
+/* Rebuilds the table without the entries for which drop() is true; under prep_mu. */
+static void prep_rebuild(bool (*drop)(const struct prep_entry *e, PGconn *c, const char *sql), PGconn *c,
+			 const char *sql)
+{
+	struct prep_entry *keep = ts_calloc(PREP_SLOTS, sizeof(*keep));
+	size_t nkeep = 0;
+	for (size_t i = 0; i < PREP_SLOTS; i++) {
+		if (!prep_table[i].c)
+			continue;
+		if (drop(&prep_table[i], c, sql))
+			free(prep_table[i].sql);
+		else
+			keep[nkeep++] = prep_table[i];
+	}
+	memset(prep_table, 0, sizeof(prep_table));
+	prep_used = 0;
+	for (size_t k = 0; k < nkeep; k++) {
+		size_t i = prep_slot(keep[k].c, keep[k].h);
+		while (prep_table[i].c)
+			i = (i + 1) % PREP_SLOTS;
+		prep_table[i] = keep[k];
+		prep_used++;
+	}
+	free(keep);
+}
+
+static bool drop_conn(const struct prep_entry *e, PGconn *c, const char *sql)
+{
+	(void)sql;
+	return e->c == c;
+}
+
+static bool drop_one(const struct prep_entry *e, PGconn *c, const char *sql)
+{
+	return e->c == c && strcmp(e->sql, sql) == 0;
+}
+
+static void prep_forget(PGconn *c, const char *sql, uint64_t h)
+{
+	(void)h;
+	pthread_mutex_lock(&prep_mu);
+	prep_rebuild(drop_one, c, sql);
+	pthread_mutex_unlock(&prep_mu);
+}
+
+/* Forgets a connection's statements and closes it. Rebuilds the table
+ * without them (open addressing: entries cannot just be cleared). */
+static void conn_finish(PGconn *c)
+{
+	pthread_mutex_lock(&prep_mu);
+	prep_rebuild(drop_conn, c, NULL);
+	pthread_mutex_unlock(&prep_mu);
+	PQfinish(c);
+}
+
+static bool sqlstate_is(const PGresult *r, const char *code)
+{
+	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	return st && strcmp(st, code) == 0;
+}
+
+/* Runs sql with its parameters, prepared on this connection the first time. */
+static PGresult *exec_prepared(PGconn *c, const char *sql, int n, const char *const *vals, const int *lens,
+			       const int *fmts)
+{
+	uint64_t h = sql_hash(sql);
+	char name[40];
+	snprintf(name, sizeof(name), "ts_%016" PRIx64, h);
+	pthread_mutex_lock(&prep_mu);
+	bool have = prep_find(c, sql, h);
+	pthread_mutex_unlock(&prep_mu);
+	if (!have) {
+		PGresult *p = PQprepare(c, name, sql, n, NULL);
+		ExecStatusType st = p ? PQresultStatus(p) : PGRES_FATAL_ERROR;
+		if (st == PGRES_COMMAND_OK) {
+			prep_add(c, sql, h);
+			have = true;
+		} else if (sqlstate_is(p, "42P05")) { /* already there (same text, same hash) */
+			prep_add(c, sql, h);
+			have = true;
+		} else {
+			/* an error in the statement itself: let the plain run report it */
+			PQclear(p);
+			return PQexecParams(c, sql, n, NULL, vals, lens, fmts, 0);
+		}
+		PQclear(p);
+	}
+	PGresult *r = PQexecPrepared(c, name, n, vals, lens, fmts, 0);
+	if (r && PQresultStatus(r) == PGRES_FATAL_ERROR && sqlstate_is(r, "26000")) {
+		/* the server does not know it (a DISCARD, say): prepared again
+		 * next time; outside a transaction, run it plainly now */
+		prep_forget(c, sql, h);
+		if (PQtransactionStatus(c) == PQTRANS_IDLE) {
+			PQclear(r);
+			r = PQexecParams(c, sql, n, NULL, vals, lens, fmts, 0);
+		}
+	}
+	return r;
+}
+
 static int pg_connect(const char *conninfo, PGconn **out, struct ts_error *err)
 {
 	PGconn *c = PQconnectdb(conninfo);
@@ -69,10 +223,15 @@ static int pg_connect(const char *conninfo, PGconn **out, struct ts_error *err)
 		int rc = ts_error_set(err, TS_EIO, "unavailable", "无法连接 PostgreSQL：%s",
 				      c ? PQerrorMessage(c) : "out of memory");
 		if (c)
-			PQfinish(c);
+			conn_finish(c);
 		return rc;
 	}
-	PGresult *r = PQexec(c, "SET synchronous_commit = on; SET client_min_messages = warning");
+	/* Statements are prepared once per connection (parsed once) but planned
+	 * on every run with its values: a generic plan made while a new
+	 * program's rows were few (a sequential scan) would otherwise be kept
+	 * for the whole rush. */
+	PGresult *r = PQexec(c, "SET synchronous_commit = on; SET client_min_messages = warning;"
+				" SET plan_cache_mode = force_custom_plan");
 	PQclear(r);
 	*out = c;
 	return 0;
@@ -88,7 +247,7 @@ static int acquire(struct store_pg *q, PGconn **out, struct ts_error *err)
 			*out = c;
 			return 0;
 		}
-		PQfinish(c);
+		conn_finish(c);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return pg_connect(q->conninfo, out, err);
@@ -109,7 +268,7 @@ static void release(struct store_pg *q, PGconn *c)
 	}
 	pthread_mutex_unlock(&q->mu);
 	if (c)
-		PQfinish(c);
+		conn_finish(c);
 }
 
 /* Runs a parameterised statement. Format letters as in the SQLite backend:
@@ -154,7 +313,7 @@ static PGresult *run(PGconn *c, struct ts_error *err, const char *sql, const cha
 		}
 	}
 	va_end(ap);
-	PGresult *r = PQexecParams(c, sql, n, NULL, vals, lens, fmts, 0);
+	PGresult *r = exec_prepared(c, sql, n, vals, lens, fmts);
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		pg_fail(c, r, err);
@@ -258,9 +417,9 @@ static void pg_close(struct store *s)
 {
 	struct store_pg *q = pg_of(s);
 	for (int i = 0; i < q->nfree; i++)
-		PQfinish(q->free_conns[i]);
+		conn_finish(q->free_conns[i]);
 	if (q->writer)
-		PQfinish(q->writer);
+		conn_finish(q->writer);
 	pthread_mutex_destroy(&q->mu);
 	free(q->conninfo);
 	free(q);
@@ -1037,7 +1196,7 @@ static int pg_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 	struct ts_error err;
 	int rc = 0;
 	if (q->writer && PQstatus(q->writer) != CONNECTION_OK) {
-		PQfinish(q->writer);
+		conn_finish(q->writer);
 		q->writer = NULL;
 	}
 	if (!q->writer && (rc = pg_connect(q->conninfo, &q->writer, &err)))
@@ -1962,7 +2121,7 @@ int store_pg_open(const char *url, struct store **out, struct ts_error *err)
 		rc = migrate(q, c, err);
 	if (rc) {
 		if (c)
-			PQfinish(c);
+			conn_finish(c);
 		pg_close(&q->base);
 		return rc;
 	}
