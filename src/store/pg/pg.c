@@ -8,6 +8,7 @@
  * connection fails the requests in flight (503), and the next call connects
  * again.
  */
+#include "core/log.h"
 #include "core/mem.h"
 #include "core/time.h"
 #include "crypt/crypt.h"
@@ -18,6 +19,7 @@
 
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,9 +199,7 @@ static PGresult *exec_prepared(PGconn *c, const char *sql, int n, const char *co
 			prep_add(c, sql, h);
 			have = true;
 		} else {
-			/* an error in the statement itself: let the plain run report it */
-			PQclear(p);
-			return PQexecParams(c, sql, n, NULL, vals, lens, fmts, 0);
+			return p; /* an error in the statement itself (or the transaction): reported as is */
 		}
 		PQclear(p);
 	}
@@ -1078,6 +1078,7 @@ out:
 struct batch_cat {
 	const char *program, *category;
 	int64_t taken, running;
+	int64_t taken0; /* taken when the batch began */
 	bool dirty;
 };
 
@@ -1105,7 +1106,7 @@ static int load_taken(PGconn *c, struct batch_cat *bc, struct ts_error *err)
 			  "tt", bc->program, bc->category);
 	if (!r)
 		return err->status;
-	bc->taken = ival(r, 0, 0);
+	bc->taken = bc->taken0 = ival(r, 0, 0);
 	bc->running = -1; /* counted only when a rank passes the cap */
 	PQclear(r);
 	return 0;
@@ -1122,72 +1123,151 @@ static int count_running(PGconn *c, struct batch_cat *bc, struct ts_error *err)
 	return 0;
 }
 
-static int submit_one(PGconn *c, struct submit_job *j, struct batch_cat *bc, char *last_hash, int64_t *last_at,
-		      struct ts_error *err)
+/* The writer's batch in a handful of round trips, whatever its size: one
+ * query finds the jobs that already have an application in their group;
+ * ranks, receipts and the ledger chain are worked out here in arrival
+ * order; then one INSERT each for the applications, their first history
+ * events and the ledger entries (rows passed as one JSON array). */
+
+struct job_state {
+	int dup_of;	    /* index of an earlier job of this batch it duplicates, or -1 */
+	bool dup_same_phone; /* … by the same phone (else by the same ID number) */
+	bool insert;	    /* gets a rank and a row */
+};
+
+/* Jobs already having an application (same phone or same ID number in the
+ * group): sets rc/err/existing_id on them. */
+static int batch_existing(PGconn *c, struct submit_job **jobs, size_t n, struct ts_error *err)
 {
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:s,s:I,s:s}", "grp", jobs[i]->group, "applicant",
+						     (json_int_t)jobs[i]->applicant, "id_bidx", jobs[i]->id_bidx));
+	char *js = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
 	PGresult *r = run(c, err,
-			  "(SELECT id, 1 FROM applications WHERE grp=$1 AND applicant=$2::bigint AND active=1 LIMIT 1)"
-			  " UNION ALL (SELECT id, 0 FROM applications WHERE grp=$1 AND id_bidx=$3 AND active=1 LIMIT 1) LIMIT 1",
-			  "tit", j->group, j->applicant, j->id_bidx);
+			  "SELECT v.ord, d.id, d.same FROM ROWS FROM (json_to_recordset($1::json)"
+			  "  AS (grp text, applicant bigint, id_bidx text)) WITH ORDINALITY AS v(grp, applicant, id_bidx, ord)"
+			  " CROSS JOIN LATERAL ((SELECT id, 1 AS same FROM applications a"
+			  "   WHERE a.applicant=v.applicant AND a.grp=v.grp AND a.active=1 LIMIT 1)"
+			  "  UNION ALL (SELECT id, 0 FROM applications a"
+			  "   WHERE a.id_bidx=v.id_bidx AND a.grp=v.grp AND a.active=1 LIMIT 1) LIMIT 1) d",
+			  "t", js);
+	free(js);
 	if (!r)
 		return err->status;
-	if (PQntuples(r) > 0) {
-		bool same = ival(r, 0, 1) != 0;
-		j->existing_id = same ? ival(r, 0, 0) : 0;
-		PQclear(r);
+	for (int k = 0; k < PQntuples(r); k++) {
+		int64_t ord = ival(r, k, 0);
+		if (ord < 1 || ord > (int64_t)n)
+			continue;
+		struct submit_job *j = jobs[ord - 1];
+		bool same = ival(r, k, 2) != 0;
+		j->existing_id = same ? ival(r, k, 1) : 0;
 		j->rc = TS_ECONFLICT;
 		ts_error_set(&j->err, TS_ECONFLICT, "duplicate",
 			     same ? "该手机号已提交过本项目的申报，不能重复申报" : "该身份证号已有本项目的申报，每人只能申报一次");
-		return 0;
 	}
 	PQclear(r);
-	if (bc->taken >= j->places) {
-		j->rc = TS_ECONFLICT;
-		ts_error_set(&j->err, TS_ECONFLICT, "quota_full", "名额已满，本类别已无剩余名额");
-		return 0;
+	return 0;
+}
+
+static int batch_insert(PGconn *c, struct submit_job **jobs, size_t n, const struct job_state *js,
+			const char (*prev)[CRYPT_HEX_BYTES], struct ts_error *err)
+{
+	json_t *apps = json_array(), *ledger = json_array();
+	char *ids = ts_malloc(n * 22 + 3), *ats = ts_malloc(n * 22 + 3);
+	size_t il = 0, al = 0, nins = 0;
+	ids[il++] = '{';
+	ats[al++] = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (!js[i].insert)
+			continue;
+		struct submit_job *j = jobs[i];
+		char *hex = ts_malloc(j->secret_len * 2 + 1);
+		sodium_bin2hex(hex, j->secret_len * 2 + 1, j->secret, j->secret_len);
+		json_array_append_new(
+			apps, json_pack("{s:s,s:s,s:I,s:s,s:s,s:i,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:I}", "program", j->program,
+					"category", j->category, "rank", (json_int_t)j->rank, "grp", j->group, "series",
+					j->series, "year", j->year, "level", j->level, "applicant",
+					(json_int_t)j->applicant, "id_bidx", j->id_bidx, "union_code", j->union_code,
+					"fields", j->fields_json, "secret", hex, "receipt", j->receipt, "at",
+					(json_int_t)j->submitted_at));
+		free(hex);
+		json_array_append_new(ledger, json_pack("{s:s,s:s,s:I,s:I,s:s,s:s,s:s}", "program", j->program,
+							"category", j->category, "rank", (json_int_t)j->rank, "at",
+							(json_int_t)j->submitted_at, "applicant", j->ledger_id, "prev",
+							prev[i], "hash", j->receipt));
+		nins++;
 	}
-	int64_t rank = bc->taken + 1;
-	if (rank > j->cap && bc->running < 0) {
-		int rc0 = count_running(c, bc, err);
-		if (rc0)
-			return rc0;
-	}
-	int64_t at = ts_now_us();
-	if (at < *last_at)
-		at = *last_at;
-	char hash[CRYPT_HEX_BYTES];
-	ledger_hash(last_hash, j->program, j->category, rank, at, j->ledger_id, hash);
+	char *apps_js = json_dumps(apps, JSON_COMPACT), *ledger_js = json_dumps(ledger, JSON_COMPACT);
+	json_decref(apps);
+	json_decref(ledger);
+	int rc = 0;
+	PGresult *r = NULL;
+	if (!nins)
+		goto out;
+	/* the ids come back with (program, category, rank), which is unique */
 	r = run(c, err,
 		"INSERT INTO applications(program,category,rank,grp,series,year,level,applicant,phone_bidx,id_bidx,"
 		"union_code,status,active,fields,secret,receipt,submitted_at,updated_at)"
-		" VALUES($1,$2,$3::bigint,$4,$5,$6::int,$7,$8::bigint,(SELECT phone_bidx FROM applicants WHERE id=$8::bigint),"
-		"$9,$10,'submitted',1,$11,$12,$13,$14::bigint,$14::bigint) RETURNING id",
-		"ttittiti" "tttbti", j->program, j->category, rank, j->group, j->series, (int64_t)j->year, j->level,
-		j->applicant, j->id_bidx, j->union_code, j->fields_json, j->secret, j->secret_len, hash, at);
-	if (!r)
-		return err->status;
-	int64_t id = ival(r, 0, 0);
+		" SELECT v.program, v.category, v.rank, v.grp, v.series, v.year, v.level, v.applicant,"
+		"  (SELECT phone_bidx FROM applicants WHERE id=v.applicant), v.id_bidx, v.union_code, 'submitted', 1,"
+		"  v.fields, decode(v.secret, 'hex'), v.receipt, v.at, v.at"
+		" FROM ROWS FROM (json_to_recordset($1::json) AS (program text, category text, rank bigint,"
+		"  grp text, series text, year int, level text, applicant bigint, id_bidx text, union_code text,"
+		"  fields text, secret text, receipt text, at bigint)) WITH ORDINALITY"
+		"  AS v(program, category, rank, grp, series, year, level, applicant, id_bidx, union_code, fields,"
+		"  secret, receipt, at, ord) ORDER BY v.ord"
+		" RETURNING id, program, category, rank",
+		"t", apps_js);
+	if (!r) {
+		rc = err->status;
+		goto out;
+	}
+	size_t cursor = 0;
+	for (int k = 0; k < PQntuples(r); k++) {
+		const char *prog = val(r, k, 1), *cat = val(r, k, 2);
+		int64_t rank = ival(r, k, 3);
+		for (size_t t = 0; t < n; t++) {
+			size_t i = (cursor + t) % n;
+			struct submit_job *j = jobs[i];
+			if (js[i].insert && j->rank == rank && strcmp(j->category, cat) == 0 &&
+			    strcmp(j->program, prog) == 0) {
+				j->id = ival(r, k, 0);
+				cursor = i + 1;
+				il += (size_t)snprintf(ids + il, 22, "%s%lld", il > 1 ? "," : "", (long long)j->id);
+				al += (size_t)snprintf(ats + al, 22, "%s%lld", al > 1 ? "," : "",
+						       (long long)j->submitted_at);
+				break;
+			}
+		}
+	}
+	bool all = (size_t)PQntuples(r) == nins;
 	PQclear(r);
-	int rc = add_event(c, id, at, "applicant", "submit", "submitted", NULL, NULL, err);
-	if (!rc)
+	if (!all) {
+		rc = ts_error_set(err, TS_EINTERNAL, "internal", "写入的申报数与批次不符");
+		goto out;
+	}
+	memcpy(ids + il, "}", 2);
+	memcpy(ats + al, "}", 2);
+	rc = EXEC(c, err,
+		  "INSERT INTO application_events(application,at,actor,action,status)"
+		  " SELECT a, t, 'applicant', 'submit', 'submitted' FROM unnest($1::bigint[], $2::bigint[]) AS v(a, t)",
+		  "tt", ids, ats);
+	if (!rc) /* in arrival order: seq follows the chain */
 		rc = EXEC(c, err,
-			  "INSERT INTO ledger(program,category,rank,at,applicant,prev,hash) VALUES($1,$2,$3::bigint,$4::bigint,$5,$6,$7)",
-			  "ttiittt", j->program, j->category, rank, at, j->ledger_id, last_hash, hash);
-	if (rc)
-		return rc;
-	bc->taken = rank;
-	if (bc->running >= 0)
-		bc->running++;
-	bc->dirty = true;
-	memcpy(last_hash, hash, CRYPT_HEX_BYTES);
-	*last_at = at;
-	j->rc = 0;
-	j->id = id;
-	j->rank = rank;
-	j->submitted_at = at;
-	j->running_at_or_ahead = bc->running >= 0 ? bc->running : rank;
-	memcpy(j->receipt, hash, CRYPT_HEX_BYTES);
-	return 0;
+			  "INSERT INTO ledger(program,category,rank,at,applicant,prev,hash)"
+			  " SELECT v.program, v.category, v.rank, v.at, v.applicant, v.prev, v.hash"
+			  " FROM ROWS FROM (json_to_recordset($1::json) AS (program text, category text, rank bigint,"
+			  "  at bigint, applicant text, prev text, hash text)) WITH ORDINALITY"
+			  "  AS v(program, category, rank, at, applicant, prev, hash, ord) ORDER BY v.ord",
+			  "t", ledger_js);
+out:
+	free(apps_js);
+	free(ledger_js);
+	free(ids);
+	free(ats);
+	return rc;
 }
 
 static int pg_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
@@ -1206,6 +1286,8 @@ static int pg_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 	size_t ncats = 0, capc = 0;
 	char last_hash[CRYPT_HEX_BYTES] = LEDGER_GENESIS;
 	int64_t last_at = 0;
+	struct job_state *js = ts_calloc(n, sizeof(*js));
+	char(*prev)[CRYPT_HEX_BYTES] = ts_calloc(n, sizeof(*prev));
 	if ((rc = begin(c, &err)))
 		goto fail;
 	/* batches of every node, one after the other: ranks and the ledger chain stay whole */
@@ -1221,13 +1303,67 @@ static int pg_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 		last_at = ival(r, 0, 1);
 	}
 	PQclear(r);
+	if ((rc = batch_existing(c, jobs, n, &err)))
+		goto fail;
 	for (size_t i = 0; i < n; i++) {
-		struct batch_cat *bc = find_cat(&cats, &ncats, &capc, jobs[i]->program, jobs[i]->category);
+		struct submit_job *j = jobs[i];
+		js[i].dup_of = -1;
+		if (j->rc)
+			continue; /* already has an application */
+		/* an earlier job of this batch, by the same phone or ID in the group */
+		for (size_t k = 0; k < i; k++) {
+			if (!js[k].insert || strcmp(jobs[k]->group, j->group) != 0)
+				continue;
+			bool same_phone = jobs[k]->applicant == j->applicant;
+			if (same_phone || strcmp(jobs[k]->id_bidx, j->id_bidx) == 0) {
+				js[i].dup_of = (int)k;
+				js[i].dup_same_phone = same_phone;
+				break;
+			}
+		}
+		if (js[i].dup_of >= 0) {
+			j->rc = TS_ECONFLICT;
+			ts_error_set(&j->err, TS_ECONFLICT, "duplicate",
+				     js[i].dup_same_phone ? "该手机号已提交过本项目的申报，不能重复申报"
+							  : "该身份证号已有本项目的申报，每人只能申报一次");
+			continue;
+		}
+		struct batch_cat *bc = find_cat(&cats, &ncats, &capc, j->program, j->category);
 		if (bc->taken < 0 && (rc = load_taken(c, bc, &err)))
 			goto fail;
-		if ((rc = submit_one(c, jobs[i], bc, last_hash, &last_at, &err)))
-			goto fail;
+		if (bc->taken >= j->places) {
+			j->rc = TS_ECONFLICT;
+			ts_error_set(&j->err, TS_ECONFLICT, "quota_full", "名额已满，本类别已无剩余名额");
+			continue;
+		}
+		int64_t rank = bc->taken + 1;
+		if (rank > j->cap && bc->running < 0) {
+			if ((rc = count_running(c, bc, &err)))
+				goto fail;
+			/* the ranks given earlier in this batch are not inserted yet */
+			bc->running += bc->taken - bc->taken0;
+		}
+		int64_t at = ts_now_us();
+		if (at < last_at)
+			at = last_at;
+		memcpy(prev[i], last_hash, CRYPT_HEX_BYTES);
+		ledger_hash(last_hash, j->program, j->category, rank, at, j->ledger_id, j->receipt);
+		memcpy(last_hash, j->receipt, CRYPT_HEX_BYTES);
+		last_at = at;
+		bc->taken = rank;
+		if (bc->running >= 0)
+			bc->running++;
+		bc->dirty = true;
+		j->rank = rank;
+		j->submitted_at = at;
+		j->running_at_or_ahead = bc->running >= 0 ? bc->running : rank;
+		js[i].insert = true;
 	}
+	if ((rc = batch_insert(c, jobs, n, js, (const char(*)[CRYPT_HEX_BYTES])prev, &err)))
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if (js[i].dup_of >= 0)
+			jobs[i]->existing_id = js[i].dup_same_phone ? jobs[js[i].dup_of]->id : 0;
 	for (size_t i = 0; i < ncats; i++) {
 		if (!cats[i].dirty)
 			continue;
@@ -1239,9 +1375,14 @@ static int pg_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 			goto fail;
 	}
 	free(cats);
+	free(js);
+	free(prev);
 	return commit(c, &err);
 fail:
+	ts_log_error("pg.submit_batch", "%s", err.message);
 	free(cats);
+	free(js);
+	free(prev);
 	rollback(c);
 	return rc ? rc : TS_EIO;
 }
