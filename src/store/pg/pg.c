@@ -1186,7 +1186,7 @@ static int batch_insert(PGconn *c, struct submit_job **jobs, size_t n, const str
 		char *hex = ts_malloc(j->secret_len * 2 + 1);
 		sodium_bin2hex(hex, j->secret_len * 2 + 1, j->secret, j->secret_len);
 		json_array_append_new(
-			apps, json_pack("{s:s,s:s,s:I,s:s,s:s,s:i,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:I}", "program", j->program,
+			apps, json_pack("{s:s,s:s,s:I,s:s,s:s?,s:i,s:s?,s:I,s:s,s:s?,s:s,s:s,s:s,s:I}", "program", j->program,
 					"category", j->category, "rank", (json_int_t)j->rank, "grp", j->group, "series",
 					j->series, "year", j->year, "level", j->level, "applicant",
 					(json_int_t)j->applicant, "id_bidx", j->id_bidx, "union_code", j->union_code,
