@@ -368,12 +368,13 @@ if [ "$PG" != 0 ]; then
 		local n=$1 port url pid
 		port=$(free_port)
 		url=http://127.0.0.1:$port
+		# HTTP threads: the server's default on PostgreSQL (four per core)
 		"$BIN" serve --data "$PD" --store "$STORE" --listen "127.0.0.1:$port" --ip-limit 0 --sms "file:$PD/sms.jsonl" \
-			--threads "$THREADS" 2>>"$WORK/pg-node$n.log" &
+			2>>"$WORK/pg-node$n.log" &
 		pid=$!
 		eval "PG${n}_PID=$pid PG${n}_URL=$url"
 		wait_http "$url/healthz" || die "node $n did not start (see $WORK/pg-node$n.log)"
-		say "node $n on $url (pid $pid, $THREADS threads), store $STORE, data $PD"
+		say "node $n on $url (pid $pid, default threads), store $STORE, data $PD"
 	}
 	start_node 1
 

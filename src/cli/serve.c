@@ -55,6 +55,7 @@ int cli_serve(int argc, char **argv)
 	api_config_defaults(&cfg);
 	unsigned threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN), conns = 20000, per_ip = 0, max_queue = 20000,
 		 timeout_s = 30;
+	bool threads_given = false;
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -95,6 +96,7 @@ int cli_serve(int argc, char **argv)
 				cli_fail("--threads 应为 1–256");
 				return 2;
 			}
+			threads_given = true;
 			break;
 		case O_CONNS:
 			if (!parse_uint(optarg, 1000000, &conns) || !conns) {
@@ -137,6 +139,10 @@ int cli_serve(int argc, char **argv)
 		cli_fail("无法打开数据库：%s", err.message);
 		goto out;
 	}
+	/* On PostgreSQL a request thread mostly waits for the network (the
+	 * session and person look-ups are round trips): four per core. */
+	if (!threads_given && strcmp(store_backend(store), "postgres") == 0)
+		threads = threads * 4 > 64 ? 64 : threads * 4;
 	if (store_writer_start(store, &err) || sms_open(sms_spec, &sms, &err)) {
 		cli_fail("%s", err.message);
 		goto out;
@@ -170,9 +176,9 @@ int cli_serve(int argc, char **argv)
 		goto out;
 	}
 	ctx.http = srv;
-	ts_log_info("serve.start", "listening on %s (port %u), data %s, sms %s, ip-limit %u/min, web %s", listen,
-		    http_server_port(srv), data, strncmp(sms_spec, "file:", 5) == 0 ? "file" : sms_spec, cfg.ip_limit,
-		    hc.web_dir ? hc.web_dir : "(none)");
+	ts_log_info("serve.start", "listening on %s (port %u), data %s, store %s, %u threads, sms %s, ip-limit %u/min, web %s",
+		    listen, http_server_port(srv), data, store_backend(store), threads,
+		    strncmp(sms_spec, "file:", 5) == 0 ? "file" : sms_spec, cfg.ip_limit, hc.web_dir ? hc.web_dir : "(none)");
 	int sig = 0;
 	sigwait(&set, &sig);
 	ts_log_info("serve.stop", "signal %d: finishing queued submissions and stopping", sig);

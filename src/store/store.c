@@ -37,6 +37,8 @@ void store_close(struct store *s)
 
 int store_schema_version(struct store *s) { return s->ops->schema_version(s); }
 
+const char *store_backend(struct store *s) { return s->ops->name; }
+
 int store_org_put(struct store *s, const struct store_org *org, struct ts_error *err)
 {
 	return s->ops->org_put(s, org, err);

@@ -36,6 +36,8 @@ int store_open(const char *url, const char *data_dir, struct store **out, struct
 /* Stops the writer (finishing queued jobs) and closes every connection. */
 void store_close(struct store *s);
 /* The schema version after migrations. */
+/* "sqlite" or "postgres". */
+const char *store_backend(struct store *s);
 int store_schema_version(struct store *s);
 
 /* ---- union tree ---- */
