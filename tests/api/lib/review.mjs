@@ -255,9 +255,11 @@ export async function auditEntries(srv, token, limit = 1000) {
 // ---- numbers that must not leak -----------------------------------------------
 
 /** 18-character resident ID numbers (17 digits + digit/X) and 11-digit phones in a text. */
+// Numbers standing alone: not a run of digits inside a hex hash or a token
+// (a SHA-256 in hex holds 18 digits in a row now and then).
 export function longNumbers(text) {
-  const ids = text.match(/(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])/g) || [];
-  const phones = text.match(/(?<![0-9])[0-9]{11}(?![0-9])/g) || [];
+  const ids = text.match(/(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])/g) || [];
+  const phones = text.match(/(?<![0-9A-Za-z])[0-9]{11}(?![0-9A-Za-z])/g) || [];
   return { ids, phones };
 }
 
