@@ -651,47 +651,59 @@ out:
 	return rc;
 }
 
-static int pg_code_consume(struct store *s, const char *phone_bidx, const char *purpose, const char *code_hash,
-			   int64_t now, const struct store_code_limits *lim, struct ts_error *err)
+/* Inside an open transaction: the newest usable code of the phone for the
+ * purpose, locked. 0: it matches and is now used; CODE_WRONG: it does not and
+ * its wrong tries went up (commit that); TS_EAUTH: no usable code (none,
+ * expired, used, or too many wrong tries); anything else: an error. */
+#define CODE_WRONG 1
+static int consume_in_tx(PGconn *c, const char *phone_bidx, const char *purpose, const char *code_hash, int64_t now,
+			 const struct store_code_limits *lim, struct ts_error *err)
 {
-	WITH_CONN(s, err);
-	if ((rc = begin(c, err)))
-		goto out;
 	PGresult *r = run(c, err,
 			  "SELECT id, code_hash, tries FROM sms_codes WHERE phone_bidx=$1 AND purpose=$2 AND used=0"
 			  " AND expires_at>$3::bigint ORDER BY created_at DESC, id DESC LIMIT 1 FOR UPDATE",
 			  "tti", phone_bidx, purpose, now);
-	if (!r) {
-		rc = err->status;
-		goto out_rollback;
-	}
+	if (!r)
+		return err->status;
 	if (PQntuples(r) == 0) {
 		PQclear(r);
-		rc = TS_EAUTH;
-		goto out_rollback;
+		return TS_EAUTH;
 	}
 	int64_t id = ival(r, 0, 0), tries = ival(r, 0, 2);
 	bool match = crypt_equal(val(r, 0, 1), code_hash);
 	PQclear(r);
-	if (tries >= lim->max_tries) {
-		rc = TS_EAUTH;
-		goto out_rollback;
+	if (tries >= lim->max_tries)
+		return TS_EAUTH;
+	int rc = EXEC(c, err,
+		      match ? "UPDATE sms_codes SET used=1 WHERE id=$1::bigint"
+			    : "UPDATE sms_codes SET tries=tries+1 WHERE id=$1::bigint",
+		      "i", id);
+	return rc ? rc : match ? 0 : CODE_WRONG;
+}
+
+/* Ends a code check: commits a counted wrong try, and names a refusal. */
+static int code_outcome(PGconn *c, int rc, struct ts_error *err)
+{
+	if (rc == CODE_WRONG) {
+		rc = commit(c, err);
+		rc = rc ? rc : TS_EAUTH;
+	} else {
+		rollback(c);
 	}
-	rc = EXEC(c, err,
-		  match ? "UPDATE sms_codes SET used=1 WHERE id=$1::bigint" : "UPDATE sms_codes SET tries=tries+1 WHERE id=$1::bigint",
-		  "i", id);
-	if (rc)
-		goto out_rollback;
-	rc = commit(c, err);
-	if (!rc && !match)
-		rc = TS_EAUTH;
-	goto out;
-out_rollback:
-	rollback(c);
-out:
-	release(q, c);
 	if (rc == TS_EAUTH)
 		ts_error_set(err, TS_EAUTH, "bad_code", "验证码错误或已失效，请重新获取");
+	return rc;
+}
+
+static int pg_code_consume(struct store *s, const char *phone_bidx, const char *purpose, const char *code_hash,
+			   int64_t now, const struct store_code_limits *lim, struct ts_error *err)
+{
+	WITH_CONN(s, err);
+	if (!(rc = begin(c, err))) {
+		rc = consume_in_tx(c, phone_bidx, purpose, code_hash, now, lim, err);
+		rc = rc ? code_outcome(c, rc, err) : commit(c, err);
+	}
+	release(q, c);
 	return rc;
 }
 
@@ -701,41 +713,16 @@ static int pg_login_applicant(struct store *s, const struct store_login *l, cons
 	WITH_CONN(s, err);
 	if ((rc = begin(c, err)))
 		goto out;
-	PGresult *r = run(c, err,
-			  "SELECT id, code_hash, tries FROM sms_codes WHERE phone_bidx=$1 AND purpose='login' AND used=0"
-			  " AND expires_at>$2::bigint ORDER BY created_at DESC, id DESC LIMIT 1 FOR UPDATE",
-			  "ti", l->phone_bidx, l->now);
-	if (!r) {
-		rc = err->status;
-		goto out_rollback;
-	}
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		rc = TS_EAUTH;
-		goto out_rollback;
-	}
-	int64_t id = ival(r, 0, 0), tries = ival(r, 0, 2);
-	bool match = crypt_equal(val(r, 0, 1), l->code_hash);
-	PQclear(r);
-	if (tries >= lim->max_tries) {
-		rc = TS_EAUTH;
-		goto out_rollback;
-	}
-	if (!match) {
-		rc = EXEC(c, err, "UPDATE sms_codes SET tries=tries+1 WHERE id=$1::bigint", "i", id);
-		if (!rc)
-			rc = commit(c, err);
-		rc = rc ? rc : TS_EAUTH;
+	if ((rc = consume_in_tx(c, l->phone_bidx, "login", l->code_hash, l->now, lim, err))) {
+		rc = code_outcome(c, rc, err);
 		goto out;
 	}
-	rc = EXEC(c, err, "UPDATE sms_codes SET used=1 WHERE id=$1::bigint", "i", id);
-	r = rc ? NULL
-	       : run(c, err,
-		     "WITH ins AS (INSERT INTO applicants(phone_bidx,phone_enc,created_at) VALUES($1,$2,$3::bigint)"
-		     " ON CONFLICT(phone_bidx) DO NOTHING RETURNING id)"
-		     " SELECT id FROM ins UNION ALL SELECT id FROM applicants WHERE phone_bidx=$1 LIMIT 1",
-		     "tbi", l->phone_bidx, l->phone_sealed, l->phone_sealed_len, l->now);
-	if (!rc && (!r || PQntuples(r) != 1))
+	PGresult *r = run(c, err,
+			  "WITH ins AS (INSERT INTO applicants(phone_bidx,phone_enc,created_at) VALUES($1,$2,$3::bigint)"
+			  " ON CONFLICT(phone_bidx) DO NOTHING RETURNING id)"
+			  " SELECT id FROM ins UNION ALL SELECT id FROM applicants WHERE phone_bidx=$1 LIMIT 1",
+			  "tbi", l->phone_bidx, l->phone_sealed, l->phone_sealed_len, l->now);
+	if (!r || PQntuples(r) != 1)
 		rc = r ? ts_error_set(err, TS_EINTERNAL, "internal", "申报人记录创建失败") : err->status;
 	if (!rc)
 		*applicant = ival(r, 0, 0);
@@ -746,15 +733,11 @@ static int pg_login_applicant(struct store *s, const struct store_login *l, cons
 			  " VALUES($1,'applicant',$2::bigint,$3::bigint,$3::bigint,$4::bigint)",
 			  "tiii", l->token_hash, *applicant, l->now, l->expires_at);
 	if (rc)
-		goto out_rollback;
-	rc = commit(c, err);
-	goto out;
-out_rollback:
-	rollback(c);
+		rollback(c);
+	else
+		rc = commit(c, err);
 out:
 	release(q, c);
-	if (rc == TS_EAUTH)
-		ts_error_set(err, TS_EAUTH, "bad_code", "验证码错误或已失效，请重新获取");
 	return rc;
 }
 

@@ -1106,36 +1106,32 @@ struct batch_cat {
 	bool dirty;
 };
 
-static int load_taken(sqlite3 *db, struct batch_cat *c, struct ts_error *err)
+/* One number about the category: sql takes ?1 program, ?2 category. */
+static int cat_number(sqlite3 *db, const struct batch_cat *c, const char *sql, int64_t *out, struct ts_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sq_prep(db, &st, err,
-		      "SELECT coalesce((SELECT taken FROM quota_counters WHERE program=?1 AND category=?2),0)", "tt",
-		      c->program, c->category);
+	int rc = sq_prep(db, &st, err, sql, "tt", c->program, c->category);
 	if (rc)
 		return rc;
 	int r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
-		c->taken = sqlite3_column_int64(st, 0);
+		*out = sqlite3_column_int64(st, 0);
 	sq_done(st);
-	c->running = -1; /* counted only when a rank passes the cap */
 	return r == SQLITE_ROW ? 0 : sq_fail(db, r, err);
+}
+
+static int load_taken(sqlite3 *db, struct batch_cat *c, struct ts_error *err)
+{
+	c->running = -1; /* counted only when a rank passes the cap */
+	return cat_number(db, c, "SELECT coalesce((SELECT taken FROM quota_counters WHERE program=?1 AND category=?2),0)",
+			  &c->taken, err);
 }
 
 /* Applications of the category still running (an index range count). */
 static int count_running(sqlite3 *db, struct batch_cat *c, struct ts_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sq_prep(db, &st, err,
-		      "SELECT count(*) FROM applications WHERE program=?1 AND category=?2 AND active=1", "tt",
-		      c->program, c->category);
-	if (rc)
-		return rc;
-	int r = sqlite3_step(st);
-	if (r == SQLITE_ROW)
-		c->running = sqlite3_column_int64(st, 0);
-	sq_done(st);
-	return r == SQLITE_ROW ? 0 : sq_fail(db, r, err);
+	return cat_number(db, c, "SELECT count(*) FROM applications WHERE program=?1 AND category=?2 AND active=1",
+			  &c->running, err);
 }
 
 /* The batch's entry for a category, added when new; the array grows. */
