@@ -7,7 +7,8 @@
 # 3. logs in BENCH_N applicants through the real login path (bench/prepare.mjs);
 # 4. measures with wrk, BENCH_CONNS connections, nproc threads:
 #    (a) nginx `return 200 "ok"` (own minimal config, current user),
-#    (b) GET /api/v1/programs (the remaining-places answer, from memory),
+#    (b) GET /api/v1/remaining (the remaining-places answer every open page
+#        polls, from memory),
 #    (c) the rush: every applicant submits once to the demo programs
 #        (yn2022-skill senior-technician/technician, yn2022-edu bachelor/associate;
 #        4 400 places) — the 201s must equal the places exactly,
@@ -243,8 +244,8 @@ kill "$NGX_PID"; wait "$NGX_PID" 2>/dev/null || true; NGX_PID=
 NGINX_RPS=$(field "$WORK/nginx.out" rps)
 
 # (b) remaining places
-say "(b) GET /api/v1/programs: $CONNS connections, ${DUR}s"
-run_wrk "$WORK/programs.out" bench/get.lua "$URL/api/v1/programs"
+say "(b) GET /api/v1/remaining: $CONNS connections, ${DUR}s"
+run_wrk "$WORK/programs.out" bench/get.lua "$URL/api/v1/remaining"
 QUOTA_RPS=$(field "$WORK/programs.out" rps)
 QUOTA_OK=$(status_count "$WORK/programs.out" 200)
 QUOTA_P99=$(field "$WORK/programs.out" p99_ms)
@@ -342,7 +343,7 @@ RUSH_TO=$(field "$WORK/rush.out" timeouts); SUBMIT_TO=$(field "$WORK/submit.out"
 [ "$LEDGER" = ok ] || problems+=("ledger verify failed")
 [ "$DB_DUPRANK" = 0 ] || problems+=("$DB_DUPRANK ranks given twice")
 [ "$INTEGRITY" = ok ] || problems+=("integrity_check: $INTEGRITY")
-[ "$QUOTA_OK" -gt 0 ] || problems+=("GET /api/v1/programs answered no 200")
+[ "$QUOTA_OK" -gt 0 ] || problems+=("GET /api/v1/remaining answered no 200")
 
 # ---- 6. PostgreSQL mode ----
 # The same sustained submission run as (d), on a throw-away PostgreSQL cluster

@@ -4,7 +4,7 @@
 set -euo pipefail
 what=${1:-build}
 pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 libsodium-dev
-      libcurl4-openssl-dev libcairo2-dev libpango1.0-dev fonts-noto-cjk libcmocka-dev libxlsxwriter-dev liboath-dev libpq-dev
+      libcurl4-openssl-dev libcairo2-dev libpango1.0-dev fonts-noto-cjk libcmocka-dev libxlsxwriter-dev liboath-dev libpq-dev zlib1g-dev
       poppler-utils)
 if [ "$what" = test ]; then
   pkgs+=(chromium postgresql unzip clang libclang-rt-14-dev wrk)

@@ -15,6 +15,7 @@ static const struct http_route routes[] = {
 	{"POST", "/api/v1/auth/login", "auth_login", api_auth_login},
 	{"POST", "/api/v1/auth/logout", "auth_logout", api_auth_logout},
 	{"GET", "/api/v1/programs", "programs_list", api_programs_list},
+	{"GET", "/api/v1/remaining", "remaining", api_programs_remaining},
 	{"GET", "/api/v1/programs/{}", "program_get", api_program_get},
 	{"GET", "/api/v1/orgs", "orgs_list", api_orgs_list},
 	{"GET", "/api/v1/time", "time", api_time_now},
@@ -190,8 +191,8 @@ int api_ctx_init(struct api_ctx *ctx, struct store *store, const struct crypt_ke
 void api_ctx_free(struct api_ctx *ctx)
 {
 	janitor_stop(ctx);
-	free(ctx->list_body);
-	ctx->list_body = NULL;
+	api_prepared_clear(&ctx->list);
+	api_prepared_clear(&ctx->remaining);
 	pthread_mutex_destroy(&ctx->list_mu);
 	json_decref(ctx->calendar);
 	ctx->calendar = NULL;

@@ -32,6 +32,13 @@ struct api_config {
 	size_t max_queue;          /* submissions waiting for the writer beyond this get 503 busy */
 };
 
+/* An answer prepared once and shared by every request until it changes. */
+struct api_prepared {
+	struct http_shared *plain;
+	struct http_shared *gz; /* gzip-encoded; NULL when that is not smaller */
+	char etag[24];          /* of the plain body; the gzip one adds "-gz" */
+};
+
 struct api_ctx {
 	struct store *store;
 	struct crypt_keys keys;
@@ -43,10 +50,8 @@ struct api_ctx {
 	json_t *calendar;         /* data/holidays.json: {"holidays":[…],"workdays":[…]} (owned) */
 	char dummy_hash[160];     /* argon2id of nothing: unknown usernames cost the same time */
 	_Atomic uint64_t outcomes[API_OUTCOMES]; /* submissions by outcome, for /metrics */
-	pthread_mutex_t list_mu;  /* the prepared GET /api/v1/programs answer */
-	char *list_body;
-	size_t list_len;
-	char list_etag[24];
+	pthread_mutex_t list_mu;  /* the prepared GET /api/v1/programs and /remaining answers */
+	struct api_prepared list, remaining;
 	int64_t list_built_us;
 	uint64_t list_gen;
 	pthread_t janitor;
@@ -54,6 +59,9 @@ struct api_ctx {
 	pthread_cond_t janitor_cv;
 	bool janitor_running, janitor_stopping;
 };
+
+/* Drops the answer's shared replies (api/programs.c). */
+void api_prepared_clear(struct api_prepared *p);
 
 /* Defaults of api_config (the limits of the issue and of DESIGN.md). */
 void api_config_defaults(struct api_config *cfg);

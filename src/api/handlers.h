@@ -9,6 +9,7 @@ void api_auth_login(struct http_request *req, void *ctx);
 void api_auth_logout(struct http_request *req, void *ctx);
 
 void api_programs_list(struct http_request *req, void *ctx);
+void api_programs_remaining(struct http_request *req, void *ctx);
 void api_program_get(struct http_request *req, void *ctx);
 void api_orgs_list(struct http_request *req, void *ctx);
 void api_time_now(struct http_request *req, void *ctx);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 static const char *window_state(const struct program_spec *s, int64_t now)
 {
@@ -82,10 +83,11 @@ static void reply_cached(struct http_request *req, json_t *body)
 	http_reply(req, 200, "application/json; charset=utf-8", s, n);
 }
 
-/* The programs list is the page every waiting worker polls: it is built once
- * per change of a count or program (and at least once a second, for window
- * states) and served from memory to everyone in between, with an ETag so
- * unchanged answers cost a 304. */
+/* The programs list and the remaining places are what every waiting worker's
+ * page polls: both are built once per change of a count or program (and at
+ * least once a second, for window states) and served from memory to everyone
+ * in between as one shared reply (plain and gzip), with an ETag so unchanged
+ * answers cost a 304. */
 #define LIST_TTL_US (1000 * 1000) /* windows open and close: rebuild at least this often */
 
 static void etag_of(const char *s, size_t n, char out[24])
@@ -96,51 +98,139 @@ static void etag_of(const char *s, size_t n, char out[24])
 	snprintf(out, 24, "\"%016llx\"", (unsigned long long)h);
 }
 
-static void rebuild_list(struct api_ctx *ctx, int64_t now)
+void api_prepared_clear(struct api_prepared *p)
+{
+	http_shared_put(p->plain);
+	http_shared_put(p->gz);
+	p->plain = p->gz = NULL;
+}
+
+/* gzip of s[0..n) into *out (malloc'd); false when out of memory or not smaller. */
+static bool gzip_of(const char *s, size_t n, char **out, size_t *outn)
+{
+	z_stream z = {0};
+	if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16 /* gzip wrapper */, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return false;
+	uLong cap = deflateBound(&z, (uLong)n);
+	char *buf = ts_malloc(cap);
+	z.next_in = (Bytef *)s;
+	z.avail_in = (uInt)n;
+	z.next_out = (Bytef *)buf;
+	z.avail_out = (uInt)cap;
+	int rc = deflate(&z, Z_FINISH);
+	size_t len = z.total_out;
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END || len >= n) {
+		free(buf);
+		return false;
+	}
+	*out = buf;
+	*outn = len;
+	return true;
+}
+
+/* Replaces p's replies with ones for the JSON `body` (consumed). */
+static void prepare(struct api_prepared *p, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	size_t n = strlen(s);
+	api_prepared_clear(p);
+	etag_of(s, n, p->etag);
+	const char *const plain_h[] = {"ETag", p->etag, "Cache-Control", "public, max-age=1", "Vary", "Accept-Encoding",
+				       NULL};
+	p->plain = http_shared_new(200, "application/json; charset=utf-8", s, n, plain_h);
+	char *z;
+	size_t zn;
+	if (gzip_of(s, n, &z, &zn)) {
+		char gz_etag[32];
+		snprintf(gz_etag, sizeof(gz_etag), "%.*s-gz\"", (int)strlen(p->etag) - 1, p->etag);
+		const char *const gz_h[] = {"ETag", gz_etag, "Cache-Control", "public, max-age=1", "Vary",
+					    "Accept-Encoding", "Content-Encoding", "gzip", NULL};
+		p->gz = http_shared_new(200, "application/json; charset=utf-8", z, zn, gz_h);
+		free(z);
+	}
+	free(s);
+}
+
+static void rebuild(struct api_ctx *ctx, int64_t now)
 {
 	size_t n;
 	struct reg_program **all = registry_all(ctx->reg, &n);
-	json_t *arr = json_array();
+	json_t *arr = json_array(), *counts = json_array();
 	for (size_t i = 0; i < n; i++) {
+		const struct program_spec *s = all[i]->spec;
 		json_array_append_new(arr, program_json(all[i], now, false));
+		json_t *cats = json_array();
+		for (size_t c = 0; c < s->ncats; c++) {
+			int64_t taken = registry_taken(all[i], c);
+			int64_t remaining = s->cats[c].places - taken;
+			json_array_append_new(cats, json_pack("{s:s,s:I,s:I,s:I}", "code", s->cats[c].code, "places",
+							      (json_int_t)s->cats[c].places, "taken", (json_int_t)taken,
+							      "remaining", (json_int_t)(remaining > 0 ? remaining : 0)));
+		}
+		json_array_append_new(counts, json_pack("{s:s,s:s,s:o}", "id", s->id, "state", window_state(s, now),
+							 "categories", cats));
 		registry_put(all[i]);
 	}
 	free(all);
-	json_t *body = json_pack("{s:o}", "programs", arr);
-	char *s = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	free(ctx->list_body);
-	ctx->list_body = s;
-	ctx->list_len = strlen(s);
-	etag_of(s, ctx->list_len, ctx->list_etag);
+	prepare(&ctx->list, json_pack("{s:o}", "programs", arr));
+	prepare(&ctx->remaining, json_pack("{s:o}", "programs", counts));
 	ctx->list_built_us = now;
+}
+
+/* Whether the If-None-Match header names the plain or the gzip ETag of p. */
+static bool not_modified(const char *inm, const struct api_prepared *p)
+{
+	if (!inm)
+		return false;
+	size_t n = strlen(p->etag);
+	if (strcmp(inm, p->etag) == 0)
+		return true;
+	return strlen(inm) == n + 3 && strncmp(inm, p->etag, n - 1) == 0 && strcmp(inm + n - 1, "-gz\"") == 0;
+}
+
+static void reply_prepared(struct http_request *req, struct api_ctx *ctx, struct api_prepared *p)
+{
+	int64_t now = ts_now_us();
+	const char *inm = http_req_header(req, "If-None-Match");
+	pthread_mutex_lock(&ctx->list_mu);
+	uint64_t gen = registry_generation(ctx->reg);
+	int64_t age = now - ctx->list_built_us;
+	/* a count that changed is shown at once: whoever got a 201 sees it counted */
+	if (!p->plain || age >= LIST_TTL_US || age < 0 || gen != ctx->list_gen) {
+		ctx->list_gen = gen; /* read before building: a change during the build triggers the next one */
+		rebuild(ctx, now);
+	}
+	bool fresh = not_modified(inm, p);
+	struct http_shared *sh = NULL;
+	if (!fresh) {
+		sh = p->gz && http_req_accepts_gzip(req) ? p->gz : p->plain;
+		if (sh)
+			http_shared_get(sh);
+	}
+	pthread_mutex_unlock(&ctx->list_mu);
+	if (fresh) {
+		http_add_header(req, "ETag", inm); /* the one it has, plain or gzip */
+		http_add_header(req, "Cache-Control", "public, max-age=1");
+		http_reply(req, 304, NULL, NULL, 0);
+	} else if (sh) {
+		http_reply_shared(req, sh);
+	} else {
+		http_reply_error(req, 503, "unavailable", "服务暂时不可用，请稍后重试");
+	}
 }
 
 void api_programs_list(struct http_request *req, void *arg)
 {
 	struct api_ctx *ctx = arg;
-	int64_t now = ts_now_us();
-	char etag[24];
-	pthread_mutex_lock(&ctx->list_mu);
-	uint64_t gen = registry_generation(ctx->reg);
-	int64_t age = now - ctx->list_built_us;
-	/* a count that changed is shown at once: whoever got a 201 sees it counted */
-	if (!ctx->list_body || age >= LIST_TTL_US || age < 0 || gen != ctx->list_gen) {
-		ctx->list_gen = gen; /* read before building: a change during the build triggers the next one */
-		rebuild_list(ctx, now);
-	}
-	memcpy(etag, ctx->list_etag, sizeof(etag));
-	const char *inm = http_req_header(req, "If-None-Match");
-	bool fresh = inm && strcmp(inm, etag) == 0;
-	char *copy = fresh ? NULL : ts_strndup(ctx->list_body, ctx->list_len);
-	size_t len = ctx->list_len;
-	pthread_mutex_unlock(&ctx->list_mu);
-	http_add_header(req, "ETag", etag);
-	http_add_header(req, "Cache-Control", "public, max-age=1");
-	if (fresh)
-		http_reply(req, 304, NULL, NULL, 0);
-	else
-		http_reply(req, 200, "application/json; charset=utf-8", copy, len);
+	reply_prepared(req, ctx, &ctx->list);
+}
+
+void api_programs_remaining(struct http_request *req, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	reply_prepared(req, ctx, &ctx->remaining);
 }
 
 void api_program_get(struct http_request *req, void *arg)

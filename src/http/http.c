@@ -70,6 +70,7 @@ struct http_request {
 	_Atomic int woken;
 	http_resume_fn resume;
 	struct MHD_Response *response;
+	struct http_shared *shared; /* instead of response */
 	unsigned status;
 	char *hdr_names[MAX_HEADERS], *hdr_values[MAX_HEADERS];
 	unsigned nhdr;
@@ -144,16 +145,23 @@ void http_add_header(struct http_request *req, const char *name, const char *val
 	req->nhdr++;
 }
 
-static void set_response(struct http_request *req, unsigned status, struct MHD_Response *resp,
-			 const char *content_type)
+static void add_common_headers(struct MHD_Response *resp, const char *content_type)
 {
-	if (req->response)
-		MHD_destroy_response(req->response);
 	if (content_type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+}
+
+static void set_response(struct http_request *req, unsigned status, struct MHD_Response *resp,
+			 const char *content_type)
+{
+	if (req->response)
+		MHD_destroy_response(req->response);
+	http_shared_put(req->shared);
+	req->shared = NULL;
+	add_common_headers(resp, content_type);
 	for (unsigned i = 0; i < req->nhdr; i++)
 		MHD_add_response_header(resp, req->hdr_names[i], req->hdr_values[i]);
 	req->response = resp;
@@ -207,6 +215,55 @@ void http_reply_error(struct http_request *req, unsigned status, const char *cod
 	if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
 		http_add_header(req, "Cache-Control", "no-store");
 	http_reply(req, status, "application/json; charset=utf-8", s, strlen(s));
+}
+
+/* ---- shared replies ---- */
+
+struct http_shared {
+	struct MHD_Response *resp;
+	unsigned status;
+	_Atomic unsigned refs;
+};
+
+struct http_shared *http_shared_new(unsigned status, const char *content_type, const char *body, size_t n,
+				    const char *const *headers)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(n, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return NULL;
+	add_common_headers(resp, content_type);
+	for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
+		MHD_add_response_header(resp, headers[i], headers[i + 1]);
+	struct http_shared *s = ts_calloc(1, sizeof(*s));
+	s->resp = resp;
+	s->status = status;
+	atomic_init(&s->refs, 1);
+	return s;
+}
+
+struct http_shared *http_shared_get(struct http_shared *s)
+{
+	atomic_fetch_add(&s->refs, 1);
+	return s;
+}
+
+void http_shared_put(struct http_shared *s)
+{
+	if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+		return;
+	MHD_destroy_response(s->resp); /* freed once the last connection sending it is done */
+	free(s);
+}
+
+void http_reply_shared(struct http_request *req, struct http_shared *s)
+{
+	if (req->response) {
+		MHD_destroy_response(req->response);
+		req->response = NULL;
+	}
+	http_shared_put(req->shared);
+	req->shared = s;
+	req->status = s->status;
 }
 
 /* ---- suspend / resume ---- */
@@ -332,7 +389,7 @@ static bool path_safe(const char *p)
 	return true;
 }
 
-static bool accepts_gzip(struct http_request *req)
+bool http_req_accepts_gzip(struct http_request *req)
 {
 	const char *ae = http_req_header(req, "Accept-Encoding");
 	return ae && strstr(ae, "gzip") != NULL;
@@ -344,7 +401,7 @@ static bool try_file(struct http_request *req, const char *rel, bool immutable)
 	int fd = -1;
 	bool gz = false;
 	/* a FILE.gz made by the build is sent as is to browsers that take gzip */
-	if (accepts_gzip(req)) {
+	if (http_req_accepts_gzip(req)) {
 		snprintf(full, sizeof(full), "%s%s.gz", req->srv->cfg.web_dir, rel);
 		fd = open(full, O_RDONLY | O_CLOEXEC);
 		gz = fd >= 0;
@@ -470,9 +527,17 @@ static void client_ip(struct MHD_Connection *conn, char *out, size_t n)
 
 static enum MHD_Result queue(struct http_request *req)
 {
-	enum MHD_Result r = MHD_queue_response(req->conn, req->status, req->response);
-	MHD_destroy_response(req->response);
-	req->response = NULL;
+	enum MHD_Result r;
+	if (req->shared) {
+		/* libmicrohttpd takes its own reference for the connection */
+		r = MHD_queue_response(req->conn, req->status, req->shared->resp);
+		http_shared_put(req->shared);
+		req->shared = NULL;
+	} else {
+		r = MHD_queue_response(req->conn, req->status, req->response);
+		MHD_destroy_response(req->response);
+		req->response = NULL;
+	}
 	req->state = REQ_DONE;
 	return r;
 }
@@ -514,7 +579,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	} else if (req->suspended) {
 		return MHD_YES;
 	}
-	if (req->response)
+	if (req->response || req->shared)
 		return queue(req);
 	if (req->suspended)
 		return MHD_YES;
@@ -536,6 +601,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		req->data_free(req->data);
 	if (req->response)
 		MHD_destroy_response(req->response);
+	http_shared_put(req->shared);
 	for (unsigned i = 0; i < req->nhdr; i++) {
 		free(req->hdr_names[i]);
 		free(req->hdr_values[i]);
@@ -620,7 +686,7 @@ int http_server_start(const struct http_config *cfg, struct http_server **out, s
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)(cfg->conn_limit ? cfg->conn_limit : 10000),
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_conn_limit,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s ? cfg->timeout_s : 30),
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
 		(unsigned)4096, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
 	if (!srv->daemon) {
 		free(srv->stats);

@@ -88,6 +88,24 @@ void http_reply_static(struct http_request *req, unsigned status, const char *co
 void http_reply_error(struct http_request *req, unsigned status, const char *code, const char *message);
 
 /* ---- asynchronous replies ---- */
+/* A reply built once and sent to many requests (the answer every open page
+ * polls): one libmicrohttpd response with its headers set once, shared by
+ * reference instead of built and copied per request. http_shared_new copies
+ * `body`; `headers` is name, value, …, NULL (the security headers and the
+ * content type are added). Returns NULL when out of memory. The caller owns
+ * one reference; http_shared_get adds one, http_shared_put drops one and the
+ * last frees it (connections still sending it keep libmicrohttpd's own). */
+struct http_shared;
+struct http_shared *http_shared_new(unsigned status, const char *content_type, const char *body, size_t n,
+				    const char *const *headers);
+struct http_shared *http_shared_get(struct http_shared *s);
+void http_shared_put(struct http_shared *s);
+/* Replies with `s`, taking over one reference (get one first). Headers added
+ * with http_add_header are not sent with a shared reply. */
+void http_reply_shared(struct http_request *req, struct http_shared *s);
+/* Whether the client accepts a gzip-encoded body. */
+bool http_req_accepts_gzip(struct http_request *req);
+
 typedef void (*http_resume_fn)(struct http_request *req, void *ctx);
 /* Parks the request; call from the handler, before handing work to another
  * thread. */

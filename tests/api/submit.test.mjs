@@ -2,6 +2,8 @@
 // After every refusal nothing stored may change.
 
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import zlib from 'node:zlib';
 
 import {
   useServer, api, expectStatus, expectError, expectInvalidField, errorFields, show,
@@ -341,4 +343,60 @@ test('submit: the same ID number from 20 phones at once → exactly one 201, the
   const next = await newApplicant(srv);
   const n = expectSubmitted(await submit(srv, next.token, SKILL, 'technician', await validFields(srv, SKILL, { id_number: next.id })));
   assert.equal(n.rank, ranks[0] + 1);
+});
+
+// GET /api/v1/remaining: the compact answer every open page polls (docs/api.md).
+function rawGet(srv, path, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: srv.port, path, method: 'GET', headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, bytes: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function counts(programs) {
+  const m = {};
+  for (const p of programs) for (const c of p.categories) m[`${p.id}/${c.code}`] = [c.places, c.taken, c.remaining];
+  return m;
+}
+
+test('GET /api/v1/remaining: the counts of the programs list, a 201 counted at once, gzip and 304', async (t, srv) => {
+  const before = await rawGet(srv, '/api/v1/remaining');
+  assert.equal(before.status, 200);
+  assert.match(before.headers['content-type'], /^application\/json/);
+  assert.match(before.headers.etag, /^"[0-9a-f]{16}"$/);
+  const rem = JSON.parse(before.bytes.toString('utf8'));
+  const list = (await api(srv, 'GET', '/api/v1/programs')).body.programs;
+  assert.deepEqual(counts(rem.programs), counts(list));
+  for (const p of rem.programs) assert.equal(p.state, list.find((x) => x.id === p.id).state);
+  // nothing but the counts: it is polled by every open page
+  assert.ok(before.bytes.length < 200 * rem.programs.length, `${before.bytes.length} bytes`);
+
+  // unchanged: 304 on the ETag, plain or gzip
+  const again = await rawGet(srv, '/api/v1/remaining', { 'if-none-match': before.headers.etag });
+  assert.equal(again.status, 304);
+  assert.equal(again.bytes.length, 0);
+  const gz = await rawGet(srv, '/api/v1/remaining', { 'accept-encoding': 'gzip' });
+  assert.equal(gz.status, 200);
+  assert.equal(gz.headers['content-encoding'], 'gzip');
+  assert.match(gz.headers.vary, /Accept-Encoding/);
+  assert.notEqual(gz.headers.etag, before.headers.etag);
+  assert.deepEqual(JSON.parse(zlib.gunzipSync(gz.bytes).toString('utf8')), rem);
+  assert.equal((await rawGet(srv, '/api/v1/remaining', { 'if-none-match': gz.headers.etag })).status, 304);
+
+  // one submission: the next read counts it, and the old ETag no longer matches
+  const a = await newApplicant(srv);
+  expectSubmitted(await submit(srv, a.token, EDU, 'bachelor', await validFields(srv, EDU, { id_number: a.id }, 'bachelor')));
+  const after = await rawGet(srv, '/api/v1/remaining', { 'if-none-match': before.headers.etag });
+  assert.equal(after.status, 200);
+  const k = `${EDU}/bachelor`;
+  const [places, taken, remaining] = counts(JSON.parse(after.bytes.toString('utf8')).programs)[k];
+  assert.deepEqual([places, taken, remaining], [places, counts(rem.programs)[k][1] + 1, counts(rem.programs)[k][2] - 1]);
+  // a refused method is a JSON error, never the shared answer
+  const post = await api(srv, 'POST', '/api/v1/remaining', { json: {} });
+  expectError(post, 405);
 });

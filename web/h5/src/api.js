@@ -113,6 +113,7 @@ export async function withRetry(fn, { tries = 4, onRetry } = {}) {
 export const api = {
   time: () => request('GET', '/api/v1/time', { auth: false, timeout: 8000 }),
   programs: () => request('GET', '/api/v1/programs', { auth: false, timeout: 10000 }),
+  remaining: () => request('GET', '/api/v1/remaining', { auth: false, timeout: 10000 }),
   program: (id) => request('GET', '/api/v1/programs/' + encodeURIComponent(id), { auth: false }),
   orgs: () => request('GET', '/api/v1/orgs', { auth: false, timeout: 20000 }),
   smsCode: (phone) => request('POST', '/api/v1/auth/sms-code', { body: { phone }, auth: false }),
