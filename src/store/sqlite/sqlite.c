@@ -1610,8 +1610,14 @@ static const struct store_ops sqlite_ops = {
 	.table_finish = NULL,
 };
 
+/* SQLite's memory statistics take one process-wide mutex on every allocation,
+ * which the HTTP threads and the writer then fight over; nothing reads them. */
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+static void config_init(void) { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 int store_sqlite_open(const char *path, struct store **out, struct ts_error *err)
 {
+	pthread_once(&config_once, config_init);
 	struct store_sqlite *q = ts_calloc(1, sizeof(*q));
 	q->base.ops = &sqlite_ops;
 	store_base_init(&q->base);
