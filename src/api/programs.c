@@ -22,19 +22,24 @@ static const char *window_state(const struct program_spec *s, int64_t now)
 	return "open";
 }
 
+/* Places left in category i: never below zero. */
+static int64_t remaining_of(const struct reg_program *p, size_t i)
+{
+	int64_t r = p->spec->cats[i].places - registry_taken(p, i);
+	return r > 0 ? r : 0;
+}
+
 static json_t *program_json(const struct reg_program *p, int64_t now, bool full)
 {
 	const struct program_spec *s = p->spec;
 	json_t *cats = json_array();
 	for (size_t i = 0; i < s->ncats; i++) {
 		const struct category_def *c = &s->cats[i];
-		int64_t taken = registry_taken(p, i);
-		int64_t remaining = c->places - taken;
 		json_array_append_new(
 			cats, json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "code", c->code, "name", c->name, "level",
 					c->level, "amount_fen", (json_int_t)c->amount_fen, "cap", (json_int_t)c->cap,
-					"places", (json_int_t)c->places, "taken", (json_int_t)taken, "remaining",
-					(json_int_t)(remaining > 0 ? remaining : 0)));
+					"places", (json_int_t)c->places, "taken", (json_int_t)registry_taken(p, i),
+					"remaining", (json_int_t)remaining_of(p, i)));
 	}
 	json_t *o = json_pack("{s:s,s:s,s:i,s:o,s:o,s:s,s:o}", "id", s->id, "title", s->title, "year", s->year,
 			      "opens_at", api_time(s->opens_at), "closes_at", api_time(s->closes_at), "state",
@@ -60,6 +65,15 @@ static json_t *program_json(const struct reg_program *p, int64_t now, bool full)
 	return o;
 }
 
+/* The ETag of a body: FNV-1a, quoted. */
+static void etag_of(const char *s, size_t n, char out[24])
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	snprintf(out, 24, "\"%016llx\"", (unsigned long long)h);
+}
+
 /* Replies with JSON text, an ETag of it, and a one-second cache lifetime;
  * 304 when the client already has it. */
 static void reply_cached(struct http_request *req, json_t *body)
@@ -67,11 +81,8 @@ static void reply_cached(struct http_request *req, json_t *body)
 	char *s = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	size_t n = strlen(s);
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	char etag[40];
-	snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long)h);
+	char etag[24];
+	etag_of(s, n, etag);
 	http_add_header(req, "ETag", etag);
 	http_add_header(req, "Cache-Control", "public, max-age=1");
 	const char *inm = http_req_header(req, "If-None-Match");
@@ -89,14 +100,6 @@ static void reply_cached(struct http_request *req, json_t *body)
  * in between as one shared reply (plain and gzip), with an ETag so unchanged
  * answers cost a 304. */
 #define LIST_TTL_US (1000 * 1000) /* windows open and close: rebuild at least this often */
-
-static void etag_of(const char *s, size_t n, char out[24])
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	snprintf(out, 24, "\"%016llx\"", (unsigned long long)h);
-}
 
 void api_prepared_clear(struct api_prepared *p)
 {
@@ -162,13 +165,11 @@ static void rebuild(struct api_ctx *ctx, int64_t now)
 		const struct program_spec *s = all[i]->spec;
 		json_array_append_new(arr, program_json(all[i], now, false));
 		json_t *cats = json_array();
-		for (size_t c = 0; c < s->ncats; c++) {
-			int64_t taken = registry_taken(all[i], c);
-			int64_t remaining = s->cats[c].places - taken;
+		for (size_t c = 0; c < s->ncats; c++)
 			json_array_append_new(cats, json_pack("{s:s,s:I,s:I,s:I}", "code", s->cats[c].code, "places",
-							      (json_int_t)s->cats[c].places, "taken", (json_int_t)taken,
-							      "remaining", (json_int_t)(remaining > 0 ? remaining : 0)));
-		}
+							      (json_int_t)s->cats[c].places, "taken",
+							      (json_int_t)registry_taken(all[i], c), "remaining",
+							      (json_int_t)remaining_of(all[i], c)));
 		json_array_append_new(counts, json_pack("{s:s,s:s,s:o}", "id", s->id, "state", window_state(s, now),
 							 "categories", cats));
 		registry_put(all[i]);
