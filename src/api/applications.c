@@ -53,26 +53,43 @@ static void today(int *y, int *m, int *d)
 	ts_local_date(ts_now_us(), y, m, d);
 }
 
-/* Splits normalised fields into public ones and sealed personal ones. */
+/* jansson's text of o, in buf when it fits (no allocation), else allocated:
+ * *owned is then set and must be freed. */
+static const char *dump_compact(const json_t *o, char *buf, size_t size, char **owned)
+{
+	*owned = NULL;
+	size_t n = json_dumpb(o, buf, size - 1, JSON_COMPACT);
+	if (n > 0 && n < size - 1) {
+		buf[n] = '\0';
+		return buf;
+	}
+	return *owned = json_dumps(o, JSON_COMPACT);
+}
+
+/* Splits normalised fields into public ones and sealed personal ones, in the
+ * form's order (the blind ID is check_fields's). */
 static int split_fields(struct api_ctx *ctx, const struct program_spec *spec, const json_t *norm,
-			char **public_json, struct ts_buf *sealed, char *id_bidx, char *ledger_id)
+			char **public_json, struct ts_buf *sealed, char *ledger_id)
 {
 	json_t *pub = json_object(), *sec = json_object();
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)norm, k, v)
-	{
-		const struct field_def *f = spec_field(spec, k);
-		json_object_set(f && spec_field_sensitive(f) ? sec : pub, k, v);
-		if (f && f->type == FT_ID_NUMBER && !id_bidx[0]) {
-			crypt_blind_index(&ctx->keys, "id", json_string_value(v), id_bidx);
+	bool have_id = false;
+	for (size_t i = 0; i < spec->nfields; i++) {
+		const struct field_def *f = &spec->fields[i];
+		json_t *v = f->key ? json_object_get(norm, f->key) : NULL;
+		if (!v)
+			continue;
+		json_object_set(spec_field_sensitive(f) ? sec : pub, f->key, v);
+		if (f->type == FT_ID_NUMBER && !have_id) {
 			crypt_ledger_id(&ctx->keys, json_string_value(v), ledger_id);
+			have_id = true;
 		}
 	}
-	*public_json = json_dumps(pub, JSON_COMPACT); /* the form's order */
-	char *s = json_dumps(sec, JSON_COMPACT);
-	int rc = crypt_seal(&ctx->keys, SECRET_AD, s, strlen(s), sealed);
-	free(s);
+	*public_json = json_dumps(pub, JSON_COMPACT);
+	char buf[2048], *owned;
+	const char *s = dump_compact(sec, buf, sizeof(buf), &owned);
+	int rc = s ? crypt_seal(&ctx->keys, SECRET_AD, s, strlen(s), sealed) : TS_EINTERNAL;
+	crypt_wipe(buf, sizeof(buf));
+	free(owned);
 	json_decref(pub);
 	json_decref(sec);
 	return rc;
@@ -80,8 +97,10 @@ static int split_fields(struct api_ctx *ctx, const struct program_spec *spec, co
 
 /* Runs form validation and the eligibility rules; replies and returns false on refusal. */
 static bool check_fields(struct api_ctx *ctx, struct http_request *req, const struct program_spec *spec,
-			 const struct category_def *cat, const json_t *fields, int64_t exclude_id, json_t **norm)
+			 const struct category_def *cat, const json_t *fields, int64_t exclude_id, json_t **norm,
+			 char *id_bidx)
 {
+	id_bidx[0] = '\0';
 	int y, m, d;
 	today(&y, &m, &d);
 	json_t *errors = json_array();
@@ -93,15 +112,15 @@ static bool check_fields(struct api_ctx *ctx, struct http_request *req, const st
 	json_decref(errors);
 	/* History of the same person, for the rules that look back. */
 	const struct field_def *idf = NULL;
-	for (size_t i = 0; i < spec->nfields; i++)
+	for (size_t i = 0; i < spec->nfields && !idf; i++)
 		if (spec->fields[i].type == FT_ID_NUMBER)
 			idf = &spec->fields[i];
 	json_t *hist = NULL;
 	struct ts_error err;
-	if (idf) {
-		char bidx[CRYPT_HEX_BYTES];
-		crypt_blind_index(&ctx->keys, "id", json_string_value(json_object_get(*norm, idf->key)), bidx);
-		if (store_person_history(ctx->store, bidx, spec->series, exclude_id, &hist, &err)) {
+	const char *idv = idf ? json_string_value(json_object_get(*norm, idf->key)) : NULL;
+	if (idv) {
+		crypt_blind_index(&ctx->keys, "id", idv, id_bidx);
+		if (store_person_history(ctx->store, id_bidx, spec->series, exclude_id, &hist, &err)) {
 			api_reply_err(req, &err);
 			json_decref(*norm);
 			*norm = NULL;
@@ -255,9 +274,9 @@ void api_app_submit(struct http_request *req, void *arg)
 		http_reply_error(req, 503, "busy", "当前申报人数过多，请稍后重试（您的申报尚未提交）");
 		goto out;
 	}
-	if (!check_fields(ctx, req, spec, s->cat, fields, 0, &norm))
+	if (!check_fields(ctx, req, spec, s->cat, fields, 0, &norm, s->id_bidx))
 		goto out;
-	if (split_fields(ctx, spec, norm, &s->fields_json, &s->sealed, s->id_bidx, s->ledger_id)) {
+	if (split_fields(ctx, spec, norm, &s->fields_json, &s->sealed, s->ledger_id)) {
 		http_reply_error(req, 500, "internal", "加密失败");
 		goto out;
 	}
@@ -474,9 +493,9 @@ void api_app_update(struct http_request *req, void *arg)
 		goto out;
 	}
 	const struct category_def *cat = spec_category(p->spec, a.category);
-	if (!cat || !check_fields(ctx, req, p->spec, cat, fields, a.id, &norm))
+	if (!cat || !check_fields(ctx, req, p->spec, cat, fields, a.id, &norm, id_bidx))
 		goto out;
-	if (split_fields(ctx, p->spec, norm, &pub, &sealed, id_bidx, ledger_id)) {
+	if (split_fields(ctx, p->spec, norm, &pub, &sealed, ledger_id)) {
 		http_reply_error(req, 500, "internal", "加密失败");
 		goto out;
 	}

@@ -32,10 +32,10 @@ static void add_error(json_t *errors, const char *name, const char *fmt, ...)
 	json_array_append_new(errors, json_pack("{s:s,s:s}", "name", name, "message", msg));
 }
 
-/* Trims ASCII whitespace and the ideographic space U+3000 at both ends. */
-static char *trim_dup(const char *s)
+/* The span of s without ASCII whitespace and the ideographic space U+3000 at
+ * either end: s[*a, *b). */
+static void trim_span(const char *s, size_t n, size_t *a_out, size_t *b_out)
 {
-	size_t n = strlen(s);
 	size_t a = 0, b = n;
 	for (;;) {
 		if (a < b && isspace((unsigned char)s[a]))
@@ -53,7 +53,8 @@ static char *trim_dup(const char *s)
 		else
 			break;
 	}
-	return ts_strndup(s + a, b - a);
+	*a_out = a;
+	*b_out = b;
 }
 
 static bool has_control(const char *s, bool allow_newline)
@@ -99,11 +100,20 @@ static bool all_digits(const char *s, size_t min, size_t max)
 	return true;
 }
 
-static json_t *check_select(const struct field_def *f, const char *v, json_t *errors)
+/* v as a JSON string: the raw value itself when v is its text unchanged
+ * (the usual case), so nothing is copied. */
+static json_t *keep(const json_t *raw, const char *v)
+{
+	if (raw && strcmp(json_string_value(raw), v) == 0)
+		return json_incref((json_t *)raw);
+	return json_string(v);
+}
+
+static json_t *check_select(const struct field_def *f, const json_t *raw, const char *v, json_t *errors)
 {
 	size_t i;
 	json_t *o;
-	json_array_foreach(f->options, i, o) if (strcmp(json_string_value(o), v) == 0) return json_string(v);
+	json_array_foreach(f->options, i, o) if (strcmp(json_string_value(o), v) == 0) return keep(raw, v);
 	const json_t *alias = f->aliases ? json_object_get(f->aliases, v) : NULL;
 	if (json_is_string(alias))
 		return json_string(json_string_value(alias));
@@ -130,7 +140,7 @@ static json_t *check_integer(const struct field_def *f, const json_t *raw, json_
 	return json_integer(v);
 }
 
-static json_t *check_date(const struct field_def *f, const char *v, json_t *errors)
+static json_t *check_date(const struct field_def *f, const json_t *raw, const char *v, json_t *errors)
 {
 	int y, m, d;
 	if (!ts_date_parse(v, &y, &m, &d)) {
@@ -141,25 +151,25 @@ static json_t *check_date(const struct field_def *f, const char *v, json_t *erro
 		add_error(errors, f->key, "%s：日期超出允许范围", f->label);
 		return NULL;
 	}
-	return json_string(v);
+	return keep(raw, v);
 }
 
-static json_t *check_string_field(const struct field_def *f, const char *v, int ty, int tm, int td,
-				  org_exists_fn org_exists, void *org_ctx, json_t *errors)
+static json_t *check_string_field(const struct field_def *f, const json_t *raw, const char *v, int ty, int tm,
+				  int td, org_exists_fn org_exists, void *org_ctx, json_t *errors)
 {
 	switch (f->type) {
 	case FT_SELECT:
-		return check_select(f, v, errors);
+		return check_select(f, raw, v, errors);
 	case FT_DATE:
-		return check_date(f, v, errors);
+		return check_date(f, raw, v, errors);
 	case FT_EMAIL:
 		if (!email_ok(v))
 			break;
-		return json_string(v);
+		return keep(raw, v);
 	case FT_PHONE:
 		if (!phone_valid(v))
 			break;
-		return json_string(v);
+		return keep(raw, v);
 	case FT_ID_NUMBER: {
 		char norm[19];
 		enum idnum_result r = idnum_check(v, ty, tm, td, norm);
@@ -167,20 +177,20 @@ static json_t *check_string_field(const struct field_def *f, const char *v, int 
 			add_error(errors, f->key, "%s", idnum_result_message(r));
 			return NULL;
 		}
-		return json_string(norm);
+		return keep(raw, norm);
 	}
 	case FT_BANK_ACCOUNT:
 		if (!all_digits(v, 12, 30)) {
 			add_error(errors, f->key, "%s：应为12–30位数字", f->label);
 			return NULL;
 		}
-		return json_string(v);
+		return keep(raw, v);
 	case FT_ORG:
 		if (!org_exists || !org_exists(org_ctx, v)) {
 			add_error(errors, f->key, "%s：找不到该工会组织", f->label);
 			return NULL;
 		}
-		return json_string(v);
+		return keep(raw, v);
 	case FT_TEXT:
 	case FT_TEXTAREA: {
 		size_t n = utf8_length(v);
@@ -193,7 +203,7 @@ static json_t *check_string_field(const struct field_def *f, const char *v, int 
 				  (long long)f->max_len);
 			return NULL;
 		}
-		return json_string(v);
+		return keep(raw, v);
 	}
 	case FT_INTEGER:
 		break;
@@ -211,12 +221,17 @@ static json_t *check_field(const struct field_def *f, const json_t *raw, int ty,
 		add_error(errors, f->key, "%s：应为文本", f->label);
 		return NULL;
 	}
-	char *v = trim_dup(json_string_value(raw));
-	json_t *out = NULL;
-	if (f->type != FT_TEXT && f->type != FT_TEXTAREA && strlen(v) > 300)
+	const char *s = json_string_value(raw);
+	size_t a, b;
+	trim_span(s, json_string_length(raw), &a, &b);
+	if (f->type != FT_TEXT && f->type != FT_TEXTAREA && b - a > 300) {
 		add_error(errors, f->key, "%s：内容过长", f->label);
-	else
-		out = check_string_field(f, v, ty, tm, td, org_exists, org_ctx, errors);
+		return NULL;
+	}
+	if (a == 0 && s[b] == '\0') /* nothing to trim: the value itself */
+		return check_string_field(f, raw, s, ty, tm, td, org_exists, org_ctx, errors);
+	char *v = ts_strndup(s + a, b - a);
+	json_t *out = check_string_field(f, NULL, v, ty, tm, td, org_exists, org_ctx, errors);
 	free(v);
 	return out;
 }
@@ -227,10 +242,9 @@ static bool is_blank(const json_t *v)
 		return true;
 	if (!json_is_string(v))
 		return false;
-	char *t = trim_dup(json_string_value(v));
-	bool blank = t[0] == '\0';
-	free(t);
-	return blank;
+	size_t a, b;
+	trim_span(json_string_value(v), json_string_length(v), &a, &b);
+	return a == b;
 }
 
 int form_validate(const struct program_spec *spec, const json_t *fields, int ty, int tm, int td,
@@ -241,13 +255,17 @@ int form_validate(const struct program_spec *spec, const json_t *fields, int ty,
 		add_error(errors, "fields", "fields 必须是对象");
 		return TS_EINVAL;
 	}
-	size_t before = json_array_size(errors);
-	const char *key;
-	json_t *val;
-	json_object_foreach((json_t *)fields, key, val)
-	{
-		if (!spec_field(spec, key))
-			add_error(errors, key, "未知字段 \"%s\"", key);
+	size_t before = json_array_size(errors), known = 0;
+	for (size_t i = 0; i < spec->nfields; i++)
+		known += json_object_get(fields, spec->fields[i].key) != NULL;
+	if (known != json_object_size(fields)) { /* some key is not a field of the form */
+		const char *key;
+		json_t *val;
+		json_object_foreach((json_t *)fields, key, val)
+		{
+			if (!spec_field(spec, key))
+				add_error(errors, key, "未知字段 \"%s\"", key);
+		}
 	}
 	json_t *out = json_object();
 	for (size_t i = 0; i < spec->nfields; i++) {

@@ -32,6 +32,8 @@ void store_close(struct store *s)
 	if (store_sessions_flush(s, &err))
 		ts_log_warn("store.sessions_flush", "%s", err.message);
 	store_touches_free(&s->touches);
+	store_scache_free(&s->sessions);
+	store_persons_free(&s->persons);
 	s->ops->close(s);
 }
 
@@ -94,37 +96,70 @@ int store_code_consume(struct store *s, const char *phone_bidx, const char *purp
 int store_login_applicant(struct store *s, const struct store_login *l, const struct store_code_limits *lim,
 			  int64_t *applicant, struct ts_error *err)
 {
-	return s->ops->login_applicant(s, l, lim, applicant, err);
+	int rc = s->ops->login_applicant(s, l, lim, applicant, err);
+	if (!rc) {
+		struct store_session c = {.kind = "applicant", .subject = *applicant, .created_at = l->now,
+					  .last_seen = l->now, .expires_at = l->expires_at};
+		store_scache_put(&s->sessions, l->token_hash, &c);
+	}
+	return rc;
 }
 
 int store_session_create(struct store *s, const char *token_hash, const char *kind, int64_t subject,
 			 int64_t now, int64_t expires_at, struct ts_error *err)
 {
-	return s->ops->session_create(s, token_hash, kind, subject, now, expires_at, err);
+	int rc = s->ops->session_create(s, token_hash, kind, subject, now, expires_at, err);
+	if (!rc) {
+		struct store_session c = {.subject = subject, .created_at = now, .last_seen = now, .expires_at = expires_at};
+		snprintf(c.kind, sizeof(c.kind), "%s", kind);
+		store_scache_put(&s->sessions, token_hash, &c);
+	}
+	return rc;
 }
 
 int store_session_get(struct store *s, const char *token_hash, int64_t now, int64_t idle_us,
 		      struct store_session *out, struct ts_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	int rc = s->ops->session_get(s, token_hash, out, err);
-	if (rc && rc != TS_ENOTFOUND)
-		return rc;
-	if (!rc) {
-		int64_t noted = store_touch_get(&s->touches, token_hash);
-		if (noted > out->last_seen)
-			out->last_seen = noted;
+	bool cached = store_scache_get(&s->sessions, token_hash, out), live;
+	for (;;) {
+		int rc = 0;
+		if (!cached) {
+			uint64_t gen = store_scache_gen(&s->sessions);
+			rc = s->ops->session_get(s, token_hash, out, err);
+			if (rc && rc != TS_ENOTFOUND)
+				return rc;
+			if (!rc)
+				store_scache_put_if(&s->sessions, token_hash, out, gen);
+			else
+				store_scache_drop(&s->sessions, token_hash);
+		}
+		if (!rc) {
+			int64_t noted = store_touch_get(&s->touches, token_hash);
+			if (noted > out->last_seen)
+				out->last_seen = noted;
+		}
+		live = !rc && now < out->expires_at && now - out->last_seen <= idle_us;
+		if (live || !cached)
+			break;
+		/* Refused from memory: another handle on the database may have
+		 * written a later use meanwhile, so the row decides. */
+		cached = false;
+		memset(out, 0, sizeof(*out));
 	}
-	if (rc || now >= out->expires_at || now - out->last_seen > idle_us)
+	if (!live)
 		return ts_error_set(err, TS_ENOTFOUND, "unauthorized", "登录已失效，请重新登录");
-	if (now - out->last_seen > 60 * TS_US_PER_SEC)
+	if (now - out->last_seen > 60 * TS_US_PER_SEC) {
 		store_touch_put(&s->touches, token_hash, now);
+		store_scache_seen(&s->sessions, token_hash, now);
+	}
 	return 0;
 }
 
 int store_session_delete(struct store *s, const char *token_hash, struct ts_error *err)
 {
 	store_touch_forget(&s->touches, token_hash);
+	store_scache_drop(&s->sessions, token_hash);
 	return s->ops->session_delete(s, token_hash, err);
 }
 

@@ -126,10 +126,34 @@ struct store_touches {
 	size_t used;
 };
 
+/* cache.c: sessions and the blind IDs with applications, kept in memory by a
+ * store that is the only writer of its database (see cache.c). */
+#define STORE_SCACHE_SLOTS 65536
+struct store_scache_entry {
+	char hash[STORE_TOKEN_HASH_LEN + 1];
+	unsigned char state; /* empty, live, deleted */
+	struct store_session s;
+};
+struct store_scache {
+	pthread_mutex_t mu;
+	bool enabled;
+	struct store_scache_entry *slots; /* STORE_SCACHE_SLOTS; allocated on first use */
+	size_t filled;                    /* slots not empty (live or deleted) */
+	uint64_t gen;                     /* drops so far */
+};
+struct store_persons {
+	pthread_mutex_t mu;
+	bool loaded;   /* the database's blind IDs are in; until then nothing is known */
+	uint64_t *keys; /* a 64-bit hash of each blind ID; 0 = free */
+	size_t n, cap;
+};
+
 struct store {
 	const struct store_ops *ops;
 	struct store_writer writer;
 	struct store_touches touches;
+	struct store_scache sessions;
+	struct store_persons persons; /* used by backends that set it up (SQLite) */
 };
 
 /* Backends. */
@@ -153,5 +177,28 @@ void store_touch_put(struct store_touches *t, const char *hash, int64_t at);
 /* Forgets a session's pending last_seen (logout). */
 void store_touch_forget(struct store_touches *t, const char *hash);
 void store_writer_stop(struct store *s);
+
+/* cache.c */
+void store_scache_init(struct store_scache *c, bool enabled);
+void store_scache_free(struct store_scache *c);
+bool store_scache_get(struct store_scache *c, const char *hash, struct store_session *out);
+void store_scache_put(struct store_scache *c, const char *hash, const struct store_session *s);
+/* A session read from the database goes in only if nothing was dropped since
+ * gen = store_scache_gen() was taken before the read (a logout racing it). */
+uint64_t store_scache_gen(struct store_scache *c);
+void store_scache_put_if(struct store_scache *c, const char *hash, const struct store_session *s, uint64_t gen);
+/* Raises a cached session's last_seen to at. */
+void store_scache_seen(struct store_scache *c, const char *hash, int64_t at);
+void store_scache_drop(struct store_scache *c, const char *hash);
+void store_persons_init(struct store_persons *p);
+void store_persons_free(struct store_persons *p);
+/* Notes a blind ID about to be stored (before its transaction commits). */
+void store_persons_add(struct store_persons *p, const char *id_bidx);
+/* 1 when the blind ID may have applications, 0 when it has none, -1 when the
+ * set is not loaded yet. */
+int store_persons_has(struct store_persons *p, const char *id_bidx);
+/* Loading: the backend takes p->mu, adds every stored blind ID with
+ * store_persons_add_locked, sets p->loaded and unlocks. */
+void store_persons_add_locked(struct store_persons *p, const char *id_bidx);
 
 #endif

@@ -21,6 +21,8 @@ void store_base_init(struct store *s)
 {
 	store_writer_init(&s->writer);
 	store_touches_init(&s->touches);
+	store_scache_init(&s->sessions, false);
+	store_persons_init(&s->persons);
 }
 
 void store_writer_init(struct store_writer *w)

@@ -769,6 +769,47 @@ static void test_withdrawal_moves_queue_up(void **state)
 	json_decref(taken);
 }
 
+/* The look-back at a person's history skips the database for a blind ID with
+ * no application (kept in memory): the first application stored by the
+ * writer, an edit to a new ID number, and a handle opened later all see it. */
+static void test_person_history_first_time(void **state)
+{
+	struct fx *fx = *state;
+	struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+	json_t *ph = NULL;
+	struct jobdata jobs[2];
+	job_init(&jobs[0], SEN, 5, applicant(fx->s, 0), 70, &w);
+	job_init(&jobs[1], SEN, 5, applicant(fx->s, 1), 71, &w);
+	OK(store_person_history(fx->s, jobs[0].id_bidx, "yn-skill", 0, &ph, E));
+	assert_int_equal(json_array_size(ph), 0);
+	json_decref(ph);
+
+	OK(store_writer_start(fx->s, E));
+	store_submit(fx->s, &jobs[0].job);
+	wait_for(&w, 1);
+	assert_int_equal(jobs[0].job.rc, 0);
+	OK(store_person_history(fx->s, jobs[0].id_bidx, "yn-skill", 0, &ph, E));
+	assert_int_equal(json_array_size(ph), 1);
+	json_decref(ph);
+	OK(store_person_history(fx->s, jobs[1].id_bidx, "yn-skill", 0, &ph, E));
+	assert_int_equal(json_array_size(ph), 0);
+	json_decref(ph);
+
+	/* the application now carries person 71's ID number */
+	OK(store_app_update(fx->s, jobs[0].job.id, jobs[0].job.applicant, "{}", "s", 1, jobs[1].id_bidx, "yn-km",
+			    "applicant", T0 + S(10), E));
+	OK(store_person_history(fx->s, jobs[1].id_bidx, "yn-skill", 0, &ph, E));
+	assert_int_equal(json_array_size(ph), 1);
+	json_decref(ph);
+
+	struct store *later;
+	OK(store_open(fx->url, fx->dir, &later, E));
+	OK(store_person_history(later, jobs[1].id_bidx, "yn-skill", 0, &ph, E));
+	assert_int_equal(json_array_size(ph), 1);
+	json_decref(ph);
+	store_close(later);
+}
+
 static void test_drafts(void **state)
 {
 	struct fx *fx = *state;
@@ -808,7 +849,8 @@ int main(void)
 		T(test_writer_race_for_places),
 		T(test_writer_batch_many_categories),
 		T(test_withdrawal_moves_queue_up),
-		T(test_drafts),
+	T(test_person_history_first_time),
+	T(test_drafts),
 	};
 #undef T
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);

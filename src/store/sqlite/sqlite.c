@@ -944,12 +944,43 @@ static int sq_app_history(struct store *s, int64_t id, json_t **out, struct ts_e
 	return rc;
 }
 
+/* Fills the set of blind IDs with applications (once, on the first look-up);
+ * returns 1 (then look up again), or -1 with err set. */
+static int persons_load(struct store_sqlite *q, struct ts_error *err)
+{
+	struct store_persons *p = &q->base.persons;
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&p->mu);
+	int rc = p->loaded ? 0 : sq_acquire(q, &db, err);
+	if (!rc && !p->loaded) {
+		rc = sq_prep(db, &st, err, "SELECT id_bidx FROM applications", "");
+		int r = SQLITE_DONE;
+		while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW)
+			store_persons_add_locked(p, sq_text(st, 0));
+		if (!rc && r != SQLITE_DONE)
+			rc = sq_fail(db, r, err);
+		sq_done(st);
+		sq_release(q, db);
+		p->loaded = rc == 0;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return rc ? -1 : 1;
+}
+
 static int sq_person_history(struct store *s, const char *id_bidx, const char *series, int64_t exclude_id,
 			     json_t **out, struct ts_error *err)
 {
 	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
+	int known = store_persons_has(&s->persons, id_bidx);
+	if (known < 0 && (known = persons_load(q, err)) < 0)
+		return TS_EIO;
+	if (!known) { /* no application has this blind ID: nothing to look back at */
+		*out = json_array();
+		return 0;
+	}
 	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
@@ -997,6 +1028,7 @@ static int sq_app_update(struct store *s, int64_t id, int64_t applicant, const c
 	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
+	store_persons_add(&s->persons, id_bidx); /* before it can be stored */
 	if ((rc = sq_begin(db, err)))
 		goto out;
 	rc = sq_prep(db, &st, err, "SELECT status, grp, active FROM applications WHERE id=? AND applicant=?", "ii", id,
@@ -1268,6 +1300,8 @@ static int sq_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 			goto fail;
 		if ((rc = submit_one(db, j, c, last_hash, &last_at, &err)))
 			goto fail;
+		if (j->rc == 0) /* before the commit: "absent" from the set stays exact */
+			store_persons_add(&s->persons, j->id_bidx);
 	}
 	for (size_t i = 0; i < ncats; i++) {
 		if (!cats[i].dirty)
@@ -1621,6 +1655,8 @@ int store_sqlite_open(const char *path, struct store **out, struct ts_error *err
 	struct store_sqlite *q = ts_calloc(1, sizeof(*q));
 	q->base.ops = &sqlite_ops;
 	store_base_init(&q->base);
+	/* This process is the database's only writer: sessions may be kept in memory. */
+	q->base.sessions.enabled = true;
 	q->path = ts_strdup(path);
 	pthread_mutex_init(&q->mu, NULL);
 	sqlite3 *db = NULL;
