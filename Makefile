@@ -97,8 +97,13 @@ test-all:
 	$(MAKE) check
 	$(MAKE) check SANITIZE=1
 
-bench: all
+bench: all $(BUILD)/bench-writer
 	bash bench/run.sh
+
+# The writer alone, without HTTP (bench/writer.c): run by bench/run.sh.
+$(BUILD)/bench-writer: bench/writer.c $(BUILD)/libtisheng.a
+	@echo "  CC    $<"
+	@$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libtisheng.a $(PKG_LIBS) $(LDFLAGS_ALL)
 
 clean:
 	rm -rf build

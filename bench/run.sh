@@ -18,6 +18,8 @@
 #        submits once to each, all distinct, all expected 201;
 # 5. stops the server, checks `tisheng ledger verify` and the rows in the
 #    database (sqlite3) against the 201s counted by wrk;
+# 5b. the writer alone, without HTTP (bench/writer.c, build/bench-writer;
+#    BENCH_WRITER=0 skips it, BENCH_WRITER_N / BENCH_WRITER_BATCH);
 # 6. PostgreSQL mode (unless BENCH_PG=0; installs postgresql if missing): a
 #    throw-away cluster (scripts/pg-cluster.sh, free port, its own temp dir),
 #    `init --demo --store URL` with a data dir for the keys, node 1 served like
@@ -345,6 +347,19 @@ RUSH_TO=$(field "$WORK/rush.out" timeouts); SUBMIT_TO=$(field "$WORK/submit.out"
 [ "$INTEGRITY" = ok ] || problems+=("integrity_check: $INTEGRITY")
 [ "$QUOTA_OK" -gt 0 ] || problems+=("GET /api/v1/remaining answered no 200")
 
+# ---- 5b. the writer alone ----
+# bench/writer.c: the SQLite writer without HTTP, BENCH_WRITER_N jobs in waves
+# of BENCH_WRITER_BATCH (≈ the batch size of phase (d)); its CPU per job and
+# rate bound what the whole server can reach. BENCH_WRITER=0 skips it.
+WRITER_KEYS=
+if [ "${BENCH_WRITER:-1}" != 0 ]; then
+	[ -x build/bench-writer ] || make -s build/bench-writer >&2
+	say "writer alone: ${BENCH_WRITER_N:-60000} jobs in waves of ${BENCH_WRITER_BATCH:-300}"
+	WLINE=$(build/bench-writer "${BENCH_WRITER_N:-60000}" "${BENCH_WRITER_BATCH:-300}") || die "bench-writer failed: $WLINE"
+	WRITER_KEYS="writer_alone_rps=$(printf '%s' "$WLINE" | grep -o 'writer_jobs_per_s=[0-9]*' | cut -d= -f2)"
+	WRITER_KEYS="$WRITER_KEYS writer_alone_cpu_us=$(printf '%s' "$WLINE" | grep -o 'writer_cpu_us_per_job=[0-9.]*' | cut -d= -f2)"
+fi
+
 # ---- 6. PostgreSQL mode ----
 # The same sustained submission run as (d), on a throw-away PostgreSQL cluster
 # (default settings, fsync on), first against one node, then against two nodes
@@ -479,4 +494,4 @@ echo "submit_rps=$SUBMIT_RPS nginx_rps=$NGINX_RPS submit_vs_nginx=$(ratio "$SUBM
 	"quota_vs_nginx=$(ratio "$QUOTA_RPS" "$NGINX_RPS") p99_ms=$SUBMIT_P99 accepted=$RUSH_201 places=$PLACES" \
 	"rss_mb=$RSS_MB quota_rps=$QUOTA_RPS quota_p99_ms=$QUOTA_P99 rush_rps=$RUSH_RPS rush_p99_ms=$RUSH_P99" \
 	"bench_accepted=$BENCH_201 bench_submissions=$BENCH_TOTAL timeouts=$((RUSH_TO + SUBMIT_TO)) ledger=$LEDGER n=$N conns=$CONNS nproc=$THREADS targets=$targets" \
-	${PG_KEYS:+"$PG_KEYS"}
+	${WRITER_KEYS:+"$WRITER_KEYS"} ${PG_KEYS:+"$PG_KEYS"}

@@ -58,6 +58,9 @@ struct store_ops {
 	 * Returns non-zero when the transaction as a whole failed (then every
 	 * job must be answered "unavailable"). */
 	int (*submit_batch)(struct store *s, struct submit_job **jobs, size_t n);
+	/* Optional: runs on the writer thread once a batch's jobs are answered
+	 * (upkeep that no answer should wait for). */
+	void (*after_batch)(struct store *s);
 	int (*ledger_each)(struct store *s, store_ledger_fn fn, void *ctx, struct ts_error *err);
 	int (*ledger_crosscheck)(struct store *s, int64_t *orphans, json_t **taken, struct ts_error *err);
 	int (*staff_add)(struct store *s, const char *username, const char *pw_hash, const char *org,

@@ -67,6 +67,8 @@ static void run_batch(struct store *s, struct submit_job **jobs, size_t n)
 	pthread_mutex_unlock(&w->mu);
 	for (size_t i = 0; i < n; i++)
 		jobs[i]->done(jobs[i], jobs[i]->arg);
+	if (s->ops->after_batch)
+		s->ops->after_batch(s);
 }
 
 static void *writer_main(void *arg)

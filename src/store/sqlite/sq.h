@@ -7,6 +7,8 @@
 #include "store/store_impl.h"
 
 #define POOL_MAX 64
+/* WAL pages at which the writer checkpoints, after answering its batch. */
+#define SQ_CHECKPOINT_PAGES 10000
 
 struct store_sqlite {
 	struct store base;
@@ -15,6 +17,7 @@ struct store_sqlite {
 	sqlite3 *free_conns[POOL_MAX];
 	int nfree;
 	sqlite3 *writer_db;
+	int writer_wal_frames; /* the WAL's size after the writer's last commit (its WAL hook) */
 	int version;
 };
 

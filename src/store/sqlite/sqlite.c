@@ -4,6 +4,7 @@
  * of connections serves request threads; the writer thread has its own. Reads
  * run in autocommit; writes in BEGIN IMMEDIATE … COMMIT.
  */
+#include "core/log.h"
 #include "core/mem.h"
 #include "core/time.h"
 #include "domain/ledger.h"
@@ -1271,6 +1272,33 @@ static int ledger_head(sqlite3 *db, char *hash, int64_t *at, struct ts_error *er
 	return (r == SQLITE_ROW || r == SQLITE_DONE) ? 0 : sq_fail(db, r, err);
 }
 
+static int writer_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)db;
+	(void)name;
+	((struct store_sqlite *)arg)->writer_wal_frames = frames;
+	return SQLITE_OK;
+}
+
+/* After a batch is answered: a passive checkpoint once the WAL holds
+ * SQ_CHECKPOINT_PAGES. Larger than SQLite's 1 000, it copies each index page
+ * that many batches dirtied once instead of once per few batches, and the
+ * batch that reaches the mark is not kept waiting for it. The other
+ * connections keep SQLite's automatic checkpoint at 1 000 pages: their
+ * commits are few during a rush (logins, the janitor's session flush every
+ * few seconds, off the submission path), and they bound the WAL when no
+ * submissions come. */
+static void sq_after_batch(struct store *s)
+{
+	struct store_sqlite *q = sq_of(s);
+	if (!q->writer_db || q->writer_wal_frames < SQ_CHECKPOINT_PAGES)
+		return;
+	int rc = sqlite3_wal_checkpoint_v2(q->writer_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		ts_log_warn("store.checkpoint", "%s", sqlite3_errmsg(q->writer_db));
+	q->writer_wal_frames = 0;
+}
+
 static int sq_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 {
 	struct store_sqlite *q = sq_of(s);
@@ -1283,6 +1311,9 @@ static int sq_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 		 * are random keys): a page cache of 64 MiB instead of 2 MiB keeps
 		 * them in memory rather than re-reading them from the OS. */
 		(void)sqlite3_exec(q->writer_db, "PRAGMA cache_size=-65536", NULL, NULL, NULL);
+		/* No checkpoint inside the writer's commit: sq_after_batch runs it
+		 * once the batch is answered. */
+		sqlite3_wal_hook(q->writer_db, writer_wal_hook, q);
 	}
 	sqlite3 *db = q->writer_db;
 	struct batch_cat *cats = NULL;
@@ -1615,6 +1646,7 @@ static const struct store_ops sqlite_ops = {
 	.app_update = sq_app_update,
 	.app_transition = sq_app_transition,
 	.submit_batch = sq_submit_batch,
+	.after_batch = sq_after_batch,
 	.ledger_each = sq_ledger_each,
 	.ledger_crosscheck = sq_ledger_crosscheck,
 	.staff_add = sq_staff_add,
