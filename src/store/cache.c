@@ -3,9 +3,10 @@
  *
  *  - the sessions this process created or read (token hash → session), so a
  *    request with a known token is authorised without a database read;
- *  - the set of blind ID numbers that have any application, so the rules'
- *    look-back at a person's history is skipped for someone who has none (the
- *    usual first-time applicant at the opening minute).
+ *  - the set of (blind ID number, series) pairs that have an application, so
+ *    the rules' look-back at a person's history in a series is skipped for
+ *    someone who has none there (the usual first-time applicant at the
+ *    opening minute).
  *
  * Both are only used when the process is the only writer of the database
  * (SQLite): every change of a session or of an application's blind ID goes
@@ -23,12 +24,25 @@
 
 /* FNV-1a over the whole key text: blind IDs and token hashes are uniform
  * already, but nothing here depends on it. */
+static uint64_t fnv(uint64_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3u;
+	return h;
+}
+
 static uint64_t hex_key(const char *hex)
 {
-	uint64_t h = 0xcbf29ce484222325u;
-	for (; *hex; hex++)
-		h = (h ^ (unsigned char)*hex) * 0x100000001b3u;
-	return h;
+	return fnv(0xcbf29ce484222325u, hex);
+}
+
+/* (blind ID, series): the two texts with a separator neither contains. */
+static uint64_t person_key(const char *id_bidx, const char *series)
+{
+	uint64_t h = fnv(0xcbf29ce484222325u, id_bidx);
+	h = (h ^ 0x1f) * 0x100000001b3u;
+	h = fnv(h, series);
+	return h ? h : 1; /* 0 marks a free slot */
 }
 
 /* ---- sessions ---- */
@@ -167,12 +181,9 @@ void store_persons_free(struct store_persons *p)
 	pthread_mutex_destroy(&p->mu);
 }
 
-/* Under mu. Key 0 marks a free slot, so a key of 0 is stored as 1 (a false
- * "present" at worst). */
+/* Under mu. */
 static void ps_insert(struct store_persons *p, uint64_t k)
 {
-	if (!k)
-		k = 1;
 	if ((p->n + 1) * 2 > p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 1 << 16;
 		uint64_t *keys = ts_calloc(cap, sizeof(*keys));
@@ -196,31 +207,29 @@ static void ps_insert(struct store_persons *p, uint64_t k)
 	}
 }
 
-void store_persons_add(struct store_persons *p, const char *id_bidx)
+void store_persons_add(struct store_persons *p, const char *id_bidx, const char *series)
 {
 	if (!id_bidx || !*id_bidx)
 		return;
 	pthread_mutex_lock(&p->mu);
-	ps_insert(p, hex_key(id_bidx));
+	ps_insert(p, person_key(id_bidx, series));
 	pthread_mutex_unlock(&p->mu);
 }
 
-void store_persons_add_locked(struct store_persons *p, const char *id_bidx)
+void store_persons_add_locked(struct store_persons *p, const char *id_bidx, const char *series)
 {
 	if (id_bidx && *id_bidx)
-		ps_insert(p, hex_key(id_bidx));
+		ps_insert(p, person_key(id_bidx, series));
 }
 
-int store_persons_has(struct store_persons *p, const char *id_bidx)
+int store_persons_has(struct store_persons *p, const char *id_bidx, const char *series)
 {
 	pthread_mutex_lock(&p->mu);
 	int r = -1;
 	if (p->loaded && !p->n) {
 		r = 0;
 	} else if (p->loaded) {
-		uint64_t k = hex_key(id_bidx);
-		if (!k)
-			k = 1;
+		uint64_t k = person_key(id_bidx, series);
 		size_t j = (size_t)(k % p->cap);
 		while (p->keys[j] && p->keys[j] != k)
 			j = (j + 1) % p->cap;

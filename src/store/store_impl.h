@@ -147,7 +147,7 @@ struct store_scache {
 struct store_persons {
 	pthread_mutex_t mu;
 	bool loaded;   /* the database's blind IDs are in; until then nothing is known */
-	uint64_t *keys; /* a 64-bit hash of each blind ID; 0 = free */
+	uint64_t *keys; /* a 64-bit hash of each (blind ID, series); 0 = free */
 	size_t n, cap;
 };
 
@@ -195,13 +195,14 @@ void store_scache_seen(struct store_scache *c, const char *hash, int64_t at);
 void store_scache_drop(struct store_scache *c, const char *hash);
 void store_persons_init(struct store_persons *p);
 void store_persons_free(struct store_persons *p);
-/* Notes a blind ID about to be stored (before its transaction commits). */
-void store_persons_add(struct store_persons *p, const char *id_bidx);
-/* 1 when the blind ID may have applications, 0 when it has none, -1 when the
- * set is not loaded yet. */
-int store_persons_has(struct store_persons *p, const char *id_bidx);
-/* Loading: the backend takes p->mu, adds every stored blind ID with
+/* Notes a blind ID about to be stored in an application of a series (before
+ * its transaction commits). */
+void store_persons_add(struct store_persons *p, const char *id_bidx, const char *series);
+/* 1 when the blind ID may have applications in the series, 0 when it has
+ * none, -1 when the set is not loaded yet. */
+int store_persons_has(struct store_persons *p, const char *id_bidx, const char *series);
+/* Loading: the backend takes p->mu, adds every stored pair with
  * store_persons_add_locked, sets p->loaded and unlocks. */
-void store_persons_add_locked(struct store_persons *p, const char *id_bidx);
+void store_persons_add_locked(struct store_persons *p, const char *id_bidx, const char *series);
 
 #endif

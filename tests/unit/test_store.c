@@ -791,6 +791,9 @@ static void test_person_history_first_time(void **state)
 	OK(store_person_history(fx->s, jobs[0].id_bidx, "yn-skill", 0, &ph, E));
 	assert_int_equal(json_array_size(ph), 1);
 	json_decref(ph);
+	OK(store_person_history(fx->s, jobs[0].id_bidx, "yn-edu", 0, &ph, E)); /* another series */
+	assert_int_equal(json_array_size(ph), 0);
+	json_decref(ph);
 	OK(store_person_history(fx->s, jobs[1].id_bidx, "yn-skill", 0, &ph, E));
 	assert_int_equal(json_array_size(ph), 0);
 	json_decref(ph);

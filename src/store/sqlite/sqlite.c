@@ -955,10 +955,10 @@ static int persons_load(struct store_sqlite *q, struct ts_error *err)
 	pthread_mutex_lock(&p->mu);
 	int rc = p->loaded ? 0 : sq_acquire(q, &db, err);
 	if (!rc && !p->loaded) {
-		rc = sq_prep(db, &st, err, "SELECT id_bidx FROM applications", "");
+		rc = sq_prep(db, &st, err, "SELECT id_bidx, series FROM applications", "");
 		int r = SQLITE_DONE;
 		while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW)
-			store_persons_add_locked(p, sq_text(st, 0));
+			store_persons_add_locked(p, sq_text(st, 0), sq_text(st, 1));
 		if (!rc && r != SQLITE_DONE)
 			rc = sq_fail(db, r, err);
 		sq_done(st);
@@ -975,10 +975,10 @@ static int sq_person_history(struct store *s, const char *id_bidx, const char *s
 	struct store_sqlite *q = sq_of(s);
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int known = store_persons_has(&s->persons, id_bidx);
+	int known = store_persons_has(&s->persons, id_bidx, series);
 	if (known < 0 && (known = persons_load(q, err)) < 0)
 		return TS_EIO;
-	if (!known) { /* no application has this blind ID: nothing to look back at */
+	if (!known) { /* no application of this series has this blind ID: nothing to look back at */
 		*out = json_array();
 		return 0;
 	}
@@ -1029,11 +1029,10 @@ static int sq_app_update(struct store *s, int64_t id, int64_t applicant, const c
 	int rc = sq_acquire(q, &db, err);
 	if (rc)
 		return rc;
-	store_persons_add(&s->persons, id_bidx); /* before it can be stored */
 	if ((rc = sq_begin(db, err)))
 		goto out;
-	rc = sq_prep(db, &st, err, "SELECT status, grp, active FROM applications WHERE id=? AND applicant=?", "ii", id,
-		  applicant);
+	rc = sq_prep(db, &st, err, "SELECT status, grp, active, series FROM applications WHERE id=? AND applicant=?", "ii",
+		  id, applicant);
 	if (rc)
 		goto out_rollback;
 	int r = sqlite3_step(st);
@@ -1043,6 +1042,7 @@ static int sq_app_update(struct store *s, int64_t id, int64_t applicant, const c
 		snprintf(status, sizeof(status), "%s", sq_text(st, 0));
 		snprintf(grp, sizeof(grp), "%s", sq_text(st, 1));
 		active = sqlite3_column_int(st, 2);
+		store_persons_add(&s->persons, id_bidx, sq_text(st, 3)); /* before it can be stored */
 	}
 	sq_done(st);
 	if (r == SQLITE_DONE) {
@@ -1332,7 +1332,7 @@ static int sq_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 		if ((rc = submit_one(db, j, c, last_hash, &last_at, &err)))
 			goto fail;
 		if (j->rc == 0) /* before the commit: "absent" from the set stays exact */
-			store_persons_add(&s->persons, j->id_bidx);
+			store_persons_add(&s->persons, j->id_bidx, j->series);
 	}
 	for (size_t i = 0; i < ncats; i++) {
 		if (!cats[i].dirty)
