@@ -53,46 +53,43 @@ static void today(int *y, int *m, int *d)
 	ts_local_date(ts_now_us(), y, m, d);
 }
 
-/* jansson's text of o, in buf when it fits (no allocation), else allocated:
- * *owned is then set and must be freed. */
-static const char *dump_compact(const json_t *o, char *buf, size_t size, char **owned)
-{
-	*owned = NULL;
-	size_t n = json_dumpb(o, buf, size - 1, JSON_COMPACT);
-	if (n > 0 && n < size - 1) {
-		buf[n] = '\0';
-		return buf;
-	}
-	return *owned = json_dumps(o, JSON_COMPACT);
-}
-
-/* Splits normalised fields into public ones and sealed personal ones, in the
- * form's order (the blind ID is check_fields's). */
-static int split_fields(struct api_ctx *ctx, const struct program_spec *spec, const json_t *norm,
+/* Splits normalised fields into public ones and sealed personal ones: the
+ * personal fields are moved out of norm into the sealed part, and what stays
+ * in norm (in the form's order, as form_validate built it) is the public
+ * text. The blind ID is check_fields's. */
+static int split_fields(struct api_ctx *ctx, const struct program_spec *spec, json_t *norm,
 			char **public_json, struct ts_buf *sealed, char *ledger_id)
 {
-	json_t *pub = json_object(), *sec = json_object();
+	json_t *sec = json_object();
 	bool have_id = false;
 	for (size_t i = 0; i < spec->nfields; i++) {
 		const struct field_def *f = &spec->fields[i];
-		json_t *v = f->key ? json_object_get(norm, f->key) : NULL;
+		json_t *v = f->key && spec_field_sensitive(f) ? json_object_get(norm, f->key) : NULL;
 		if (!v)
 			continue;
-		json_object_set(spec_field_sensitive(f) ? sec : pub, f->key, v);
 		if (f->type == FT_ID_NUMBER && !have_id) {
 			crypt_ledger_id(&ctx->keys, json_string_value(v), ledger_id);
 			have_id = true;
 		}
+		json_object_set(sec, f->key, v);
+		json_object_del(norm, f->key);
 	}
-	*public_json = json_dumps(pub, JSON_COMPACT);
-	char buf[2048], *owned;
-	const char *s = dump_compact(sec, buf, sizeof(buf), &owned);
-	int rc = s ? crypt_seal(&ctx->keys, SECRET_AD, s, strlen(s), sealed) : TS_EINTERNAL;
+	*public_json = api_json_text(norm, NULL);
+	char buf[2048];
+	size_t n = json_dumpb(sec, buf, sizeof(buf), JSON_COMPACT);
+	int rc;
+	if (n > 0 && n <= sizeof(buf)) {
+		rc = crypt_seal(&ctx->keys, SECRET_AD, buf, n, sealed);
+	} else {
+		char *s = json_dumps(sec, JSON_COMPACT);
+		rc = s ? crypt_seal(&ctx->keys, SECRET_AD, s, strlen(s), sealed) : TS_EINTERNAL;
+		if (s)
+			crypt_wipe(s, strlen(s));
+		free(s);
+	}
 	crypt_wipe(buf, sizeof(buf));
-	free(owned);
-	json_decref(pub);
 	json_decref(sec);
-	return rc;
+	return *public_json ? rc : TS_EINTERNAL;
 }
 
 /* Runs form validation and the eligibility rules; replies and returns false on refusal. */

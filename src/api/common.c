@@ -1,5 +1,6 @@
 /* api/common.c — JSON replies, body parsing, authentication. */
 #include "api/common.h"
+#include "core/mem.h"
 #include "core/time.h"
 
 #include <stdio.h>
@@ -31,9 +32,28 @@ unsigned api_http_status(int s)
 	}
 }
 
+char *api_json_text(const json_t *o, size_t *len)
+{
+	/* jansson's json_dumps grows its buffer from 16 bytes; most answers fit
+	 * in one stack buffer, then one allocation of the right size */
+	char buf[4096];
+	size_t n = json_dumpb(o, buf, sizeof(buf), JSON_COMPACT);
+	char *s;
+	if (n > 0 && n <= sizeof(buf)) {
+		s = ts_strndup(buf, n);
+	} else {
+		s = json_dumps(o, JSON_COMPACT);
+		n = s ? strlen(s) : 0;
+	}
+	if (len)
+		*len = n;
+	return s;
+}
+
 void api_reply_json(struct http_request *req, unsigned status, json_t *body)
 {
-	char *s = json_dumps(body, JSON_COMPACT);
+	size_t n;
+	char *s = api_json_text(body, &n);
 	json_decref(body);
 	if (!s) {
 		http_reply_error(req, 500, "internal", "服务器内部错误");
@@ -41,7 +61,7 @@ void api_reply_json(struct http_request *req, unsigned status, json_t *body)
 	}
 	if (strcmp(http_req_method(req), "GET") == 0)
 		http_add_header(req, "Cache-Control", "no-store");
-	http_reply(req, status, "application/json; charset=utf-8", s, strlen(s));
+	http_reply(req, status, "application/json; charset=utf-8", s, n);
 }
 
 void api_reply_err(struct http_request *req, const struct ts_error *err)

@@ -11,6 +11,8 @@
 
 /* Replies with a JSON value (stolen) and status. */
 void api_reply_json(struct http_request *req, unsigned status, json_t *body);
+/* The compact JSON text of o (malloc'd; NULL on failure), its length in *len. */
+char *api_json_text(const json_t *o, size_t *len);
 /* Replies with the error of `err`, mapping its status to HTTP. */
 void api_reply_err(struct http_request *req, const struct ts_error *err);
 /* Replies 422 {"error":{"code":"invalid","message","fields":[…]}} (fields stolen). */
