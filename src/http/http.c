@@ -119,7 +119,15 @@ const char *http_req_body(struct http_request *req, size_t *len)
 	return req->body.ptr;
 }
 
-const char *http_req_client_ip(struct http_request *req) { return req->ip; }
+static void client_ip(struct MHD_Connection *conn, char *out, size_t n);
+
+/* Formatted on first use: most requests (reads, submissions) never ask. */
+const char *http_req_client_ip(struct http_request *req)
+{
+	if (!req->ip[0])
+		client_ip(req->conn, req->ip, sizeof(req->ip));
+	return req->ip;
+}
 
 bool http_req_is_https(struct http_request *req)
 {
@@ -582,7 +590,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		req->route = -1;
 		req->started = ts_now_us();
 		ts_buf_init(&req->body, srv->cfg.max_body);
-		client_ip(conn, req->ip, sizeof(req->ip));
 		*con_cls = req;
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > srv->cfg.max_body)
