@@ -75,21 +75,14 @@ static int split_fields(struct api_ctx *ctx, const struct program_spec *spec, js
 		json_object_del(norm, f->key);
 	}
 	*public_json = api_json_text(norm, NULL);
-	char buf[2048];
-	size_t n = json_dumpb(sec, buf, sizeof(buf), JSON_COMPACT);
-	int rc;
-	if (n > 0 && n <= sizeof(buf)) {
-		rc = crypt_seal(&ctx->keys, SECRET_AD, buf, n, sealed);
-	} else {
-		char *s = json_dumps(sec, JSON_COMPACT);
-		rc = s ? crypt_seal(&ctx->keys, SECRET_AD, s, strlen(s), sealed) : TS_EINTERNAL;
-		if (s)
-			crypt_wipe(s, strlen(s));
-		free(s);
-	}
-	crypt_wipe(buf, sizeof(buf));
+	size_t n;
+	char *s = api_json_text(sec, &n);
+	int rc = s && *public_json ? crypt_seal(&ctx->keys, SECRET_AD, s, n, sealed) : TS_EINTERNAL;
+	if (s)
+		crypt_wipe(s, n);
+	free(s);
 	json_decref(sec);
-	return *public_json ? rc : TS_EINTERNAL;
+	return rc;
 }
 
 /* Runs form validation and the eligibility rules; replies and returns false on refusal. */

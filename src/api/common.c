@@ -45,6 +45,7 @@ char *api_json_text(const json_t *o, size_t *len)
 		s = json_dumps(o, JSON_COMPACT);
 		n = s ? strlen(s) : 0;
 	}
+	memset(buf, 0, n < sizeof(buf) ? n : sizeof(buf)); /* it may have held sealed fields' text */
 	if (len)
 		*len = n;
 	return s;

@@ -104,7 +104,7 @@ static bool all_digits(const char *s, size_t min, size_t max)
  * (the usual case), so nothing is copied. */
 static json_t *keep(const json_t *raw, const char *v)
 {
-	if (raw && strcmp(json_string_value(raw), v) == 0)
+	if (raw && (json_string_value(raw) == v || strcmp(json_string_value(raw), v) == 0))
 		return json_incref((json_t *)raw);
 	return json_string(v);
 }

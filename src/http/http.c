@@ -157,7 +157,7 @@ void http_add_header(struct http_request *req, const char *name, const char *val
 /* The Date header (RFC 9110 §6.6.1), formatted once per second per thread:
  * libmicrohttpd would format it per response with gmtime_r, which takes
  * glibc's time-zone lock, shared by all threads (4.5 % of a GET's CPU). */
-static void http_date(char *out, size_t n)
+static const char *http_date(void)
 {
 	static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -172,14 +172,12 @@ static void http_date(char *out, size_t n)
 			 months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 		last = now;
 	}
-	snprintf(out, n, "%s", text);
+	return text;
 }
 
 static void add_common_headers(struct MHD_Response *resp, const char *content_type)
 {
-	char date[40];
-	http_date(date, sizeof(date));
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_DATE, date);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_DATE, http_date());
 	if (content_type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");

@@ -181,26 +181,29 @@ void store_persons_free(struct store_persons *p)
 	pthread_mutex_destroy(&p->mu);
 }
 
-/* Under mu. */
+/* The slot of k in keys[cap], or the free slot where it would go. */
+static size_t ps_slot(const uint64_t *keys, size_t cap, uint64_t k)
+{
+	size_t j = (size_t)(k % cap);
+	while (keys[j] && keys[j] != k)
+		j = (j + 1) % cap;
+	return j;
+}
+
+/* Under mu; the table doubles at half full. */
 static void ps_insert(struct store_persons *p, uint64_t k)
 {
 	if ((p->n + 1) * 2 > p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 1 << 16;
 		uint64_t *keys = ts_calloc(cap, sizeof(*keys));
 		for (size_t i = 0; i < p->cap; i++)
-			if (p->keys[i]) {
-				size_t j = (size_t)(p->keys[i] % cap);
-				while (keys[j])
-					j = (j + 1) % cap;
-				keys[j] = p->keys[i];
-			}
+			if (p->keys[i])
+				keys[ps_slot(keys, cap, p->keys[i])] = p->keys[i];
 		free(p->keys);
 		p->keys = keys;
 		p->cap = cap;
 	}
-	size_t j = (size_t)(k % p->cap);
-	while (p->keys[j] && p->keys[j] != k)
-		j = (j + 1) % p->cap;
+	size_t j = ps_slot(p->keys, p->cap, k);
 	if (!p->keys[j]) {
 		p->keys[j] = k;
 		p->n++;
@@ -226,15 +229,8 @@ int store_persons_has(struct store_persons *p, const char *id_bidx, const char *
 {
 	pthread_mutex_lock(&p->mu);
 	int r = -1;
-	if (p->loaded && !p->n) {
-		r = 0;
-	} else if (p->loaded) {
-		uint64_t k = person_key(id_bidx, series);
-		size_t j = (size_t)(k % p->cap);
-		while (p->keys[j] && p->keys[j] != k)
-			j = (j + 1) % p->cap;
-		r = p->keys[j] != 0;
-	}
+	if (p->loaded)
+		r = p->cap && p->keys[ps_slot(p->keys, p->cap, person_key(id_bidx, series))] != 0;
 	pthread_mutex_unlock(&p->mu);
 	return r;
 }

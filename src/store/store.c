@@ -117,35 +117,35 @@ int store_session_create(struct store *s, const char *token_hash, const char *ki
 	return rc;
 }
 
+/* Applies the session's pending use note and tells whether it is still valid at now. */
+static bool session_live(struct store *s, const char *token_hash, struct store_session *out, int64_t now,
+			 int64_t idle_us)
+{
+	int64_t noted = store_touch_get(&s->touches, token_hash);
+	if (noted > out->last_seen)
+		out->last_seen = noted;
+	return now < out->expires_at && now - out->last_seen <= idle_us;
+}
+
 int store_session_get(struct store *s, const char *token_hash, int64_t now, int64_t idle_us,
 		      struct store_session *out, struct ts_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	bool cached = store_scache_get(&s->sessions, token_hash, out), live;
-	for (;;) {
-		int rc = 0;
-		if (!cached) {
-			uint64_t gen = store_scache_gen(&s->sessions);
-			rc = s->ops->session_get(s, token_hash, out, err);
-			if (rc && rc != TS_ENOTFOUND)
-				return rc;
-			if (!rc)
-				store_scache_put_if(&s->sessions, token_hash, out, gen);
-			else
-				store_scache_drop(&s->sessions, token_hash);
-		}
-		if (!rc) {
-			int64_t noted = store_touch_get(&s->touches, token_hash);
-			if (noted > out->last_seen)
-				out->last_seen = noted;
-		}
-		live = !rc && now < out->expires_at && now - out->last_seen <= idle_us;
-		if (live || !cached)
-			break;
-		/* Refused from memory: another handle on the database may have
-		 * written a later use meanwhile, so the row decides. */
-		cached = false;
+	bool live = store_scache_get(&s->sessions, token_hash, out) && session_live(s, token_hash, out, now, idle_us);
+	if (!live) {
+		/* Not in memory, or refused from memory: the row decides (another
+		 * handle on the database may have written a later use). */
 		memset(out, 0, sizeof(*out));
+		uint64_t gen = store_scache_gen(&s->sessions);
+		int rc = s->ops->session_get(s, token_hash, out, err);
+		if (rc && rc != TS_ENOTFOUND)
+			return rc;
+		if (rc) {
+			store_scache_drop(&s->sessions, token_hash);
+			return ts_error_set(err, TS_ENOTFOUND, "unauthorized", "登录已失效，请重新登录");
+		}
+		store_scache_put_if(&s->sessions, token_hash, out, gen);
+		live = session_live(s, token_hash, out, now, idle_us);
 	}
 	if (!live)
 		return ts_error_set(err, TS_ENOTFOUND, "unauthorized", "登录已失效，请重新登录");

@@ -945,16 +945,16 @@ static int sq_app_history(struct store *s, int64_t id, json_t **out, struct ts_e
 	return rc;
 }
 
-/* Fills the set of blind IDs with applications (once, on the first look-up);
- * returns 1 (then look up again), or -1 with err set. */
+/* Fills the set of (blind ID, series) pairs with applications, once, on the
+ * first look-up: 0, or -1 with err set. */
 static int persons_load(struct store_sqlite *q, struct ts_error *err)
 {
 	struct store_persons *p = &q->base.persons;
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
+	int rc = 0;
 	pthread_mutex_lock(&p->mu);
-	int rc = p->loaded ? 0 : sq_acquire(q, &db, err);
-	if (!rc && !p->loaded) {
+	if (!p->loaded && !(rc = sq_acquire(q, &db, err))) {
 		rc = sq_prep(db, &st, err, "SELECT id_bidx, series FROM applications", "");
 		int r = SQLITE_DONE;
 		while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW)
@@ -966,7 +966,7 @@ static int persons_load(struct store_sqlite *q, struct ts_error *err)
 		p->loaded = rc == 0;
 	}
 	pthread_mutex_unlock(&p->mu);
-	return rc ? -1 : 1;
+	return rc ? -1 : 0;
 }
 
 static int sq_person_history(struct store *s, const char *id_bidx, const char *series, int64_t exclude_id,
@@ -976,8 +976,11 @@ static int sq_person_history(struct store *s, const char *id_bidx, const char *s
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
 	int known = store_persons_has(&s->persons, id_bidx, series);
-	if (known < 0 && (known = persons_load(q, err)) < 0)
-		return TS_EIO;
+	if (known < 0) {
+		if (persons_load(q, err))
+			return TS_EIO;
+		known = store_persons_has(&s->persons, id_bidx, series);
+	}
 	if (!known) { /* no application of this series has this blind ID: nothing to look back at */
 		*out = json_array();
 		return 0;
