@@ -31,7 +31,7 @@ DEPS      := $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all clean check check-unit check-api check-pg check-pg-faults check-crash check-fuzz test-all bench fuzz format
+.PHONY: all clean check check-unit check-api check-pg check-pg-faults check-crash check-fuzz test-all bench bench-floor fuzz format
 
 all: $(BUILD)/tisheng
 
@@ -104,6 +104,15 @@ bench: all $(BUILD)/bench-writer
 $(BUILD)/bench-writer: bench/writer.c $(BUILD)/libtisheng.a
 	@echo "  CC    $<"
 	@$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libtisheng.a $(PKG_LIBS) $(LDFLAGS_ALL)
+
+# The HTTP floor (bench/floor.c, bench/floor.sh): not run by bench/run.sh; docs/performance.md, session 5.
+bench-floor: $(BUILD)/bench-floor
+	bash bench/floor.sh
+
+$(BUILD)/bench-floor: bench/floor.c
+	@mkdir -p $(BUILD)
+	@echo "  CC    $<"
+	@$(CC) $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS) -o $@ $< -lmicrohttpd -ljansson -lpthread
 
 clean:
 	rm -rf build
