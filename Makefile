@@ -1,7 +1,7 @@
 # Tisheng — build, test, bench. `make` builds build/tisheng.
 # SANITIZE=1 builds everything with ASan + UBSan into build/san/.
 
-PKGS      := libmicrohttpd jansson sqlite3 libsodium libcurl cairo pangocairo liboath xlsxwriter libpq zlib
+PKGS      := libmicrohttpd jansson yajl glib-2.0 sqlite3 libsodium libcurl cairo pangocairo liboath xlsxwriter libpq zlib
 CC        ?= cc
 CSTD      := -std=c17 -D_GNU_SOURCE
 WARN      := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter

@@ -2,6 +2,7 @@
  * applications, and the printable form. The submission is validated here and
  * handed to the store's writer; the request is parked until its batch is
  * durable (DESIGN.md, "the submission path"). */
+#include "api/body.h"
 #include "api/common.h"
 #include "api/handlers.h"
 #include "api/review_util.h"
@@ -53,48 +54,73 @@ static void today(int *y, int *m, int *d)
 	ts_local_date(ts_now_us(), y, m, d);
 }
 
-/* Splits normalised fields into public ones and sealed personal ones: the
- * personal fields are moved out of norm into the sealed part, and what stays
- * in norm (in the form's order, as form_validate built it) is the public
- * text. The blind ID is check_fields's. */
-static int split_fields(struct api_ctx *ctx, const struct program_spec *spec, json_t *norm,
+/* One normalised value written as JSON. */
+static void out_value(struct json_out *o, const struct form_value *v)
+{
+	json_out_text(o, v->key);
+	if (v->kind == FORM_INTEGER)
+		json_out_int(o, v->num);
+	else
+		json_out_str(o, v->str, v->len);
+}
+
+/* Writes normalised fields as two JSON texts: the public fields (in the
+ * form's order, as form_check left them) and the personal ones, sealed. The
+ * blind ID is check_fields's; the ledger's blind ID is set here. */
+static int split_fields(struct api_ctx *ctx, const struct program_spec *spec, const struct form_values *norm,
 			char **public_json, struct ts_buf *sealed, char *ledger_id)
 {
-	json_t *sec = json_object();
+	struct json_out pub, sec;
+	json_out_init(&pub);
+	json_out_init(&sec);
+	json_out_map(&pub, true);
+	json_out_map(&sec, true);
 	bool have_id = false;
+	size_t hint = 0;
 	for (size_t i = 0; i < spec->nfields; i++) {
 		const struct field_def *f = &spec->fields[i];
-		json_t *v = f->key && spec_field_sensitive(f) ? json_object_get(norm, f->key) : NULL;
+		const struct form_value *v = form_values_find(norm, f->key, &hint);
 		if (!v)
 			continue;
-		if (f->type == FT_ID_NUMBER && !have_id) {
-			crypt_ledger_id(&ctx->keys, json_string_value(v), ledger_id);
+		if (!spec_field_sensitive(f)) {
+			out_value(&pub, v);
+			continue;
+		}
+		if (f->type == FT_ID_NUMBER && !have_id && v->kind == FORM_STRING) {
+			crypt_ledger_id(&ctx->keys, v->str, ledger_id);
 			have_id = true;
 		}
-		json_object_set(sec, f->key, v);
-		json_object_del(norm, f->key);
+		out_value(&sec, v);
 	}
-	*public_json = api_json_text(norm, NULL);
-	size_t n;
-	char *s = api_json_text(sec, &n);
-	int rc = s && *public_json ? crypt_seal(&ctx->keys, SECRET_AD, s, n, sealed) : TS_EINTERNAL;
+	json_out_map(&pub, false);
+	json_out_map(&sec, false);
+	char *s = NULL;
+	size_t n = 0;
+	int rc = json_out_finish(&pub, public_json, NULL);
+	if (rc == 0)
+		rc = json_out_finish(&sec, &s, &n);
+	if (rc == 0)
+		rc = crypt_seal(&ctx->keys, SECRET_AD, s, n, sealed);
 	if (s)
 		crypt_wipe(s, n);
 	free(s);
-	json_decref(sec);
+	json_out_free(&pub);
+	json_out_free(&sec);
 	return rc;
 }
 
-/* Runs form validation and the eligibility rules; replies and returns false on refusal. */
+/* Runs form validation and the eligibility rules over `in` and leaves the
+ * normalised values in `norm` (an empty list; it borrows from in); replies
+ * and returns false on refusal, with norm empty. */
 static bool check_fields(struct api_ctx *ctx, struct http_request *req, const struct program_spec *spec,
-			 const struct category_def *cat, const json_t *fields, int64_t exclude_id, json_t **norm,
-			 char *id_bidx)
+			 const struct category_def *cat, const struct form_values *in, int64_t exclude_id,
+			 struct form_values *norm, char *id_bidx)
 {
 	id_bidx[0] = '\0';
 	int y, m, d;
 	today(&y, &m, &d);
 	json_t *errors = json_array();
-	if (form_validate(spec, fields, y, m, d, registry_org_exists, ctx->reg, norm, errors)) {
+	if (form_check(spec, in, y, m, d, registry_org_exists, ctx->reg, norm, errors)) {
 		count_outcome(ctx, "invalid");
 		api_reply_invalid(req, "申报信息有误，请按提示修改", errors);
 		return false;
@@ -107,13 +133,12 @@ static bool check_fields(struct api_ctx *ctx, struct http_request *req, const st
 			idf = &spec->fields[i];
 	json_t *hist = NULL;
 	struct ts_error err;
-	const char *idv = idf ? json_string_value(json_object_get(*norm, idf->key)) : NULL;
+	const char *idv = idf ? form_values_str(norm, idf->key) : NULL;
 	if (idv) {
 		crypt_blind_index(&ctx->keys, "id", idv, id_bidx);
 		if (store_person_history(ctx->store, id_bidx, spec->series, exclude_id, &hist, &err)) {
 			api_reply_err(req, &err);
-			json_decref(*norm);
-			*norm = NULL;
+			form_values_free(norm);
 			return false;
 		}
 	}
@@ -126,17 +151,27 @@ static bool check_fields(struct api_ctx *ctx, struct http_request *req, const st
 		h[i].level = json_string_value(json_object_get(e, "level"));
 		h[i].fields = json_object_get(e, "fields");
 	}
-	int rc = rules_check(spec, cat, *norm, y, m, d, h, nh, &err);
+	int rc = rules_check_values(spec, cat, norm, y, m, d, h, nh, &err);
 	free(h);
 	json_decref(hist);
 	if (rc) {
 		count_outcome(ctx, "ineligible");
 		api_reply_err(req, &err);
-		json_decref(*norm);
-		*norm = NULL;
+		form_values_free(norm);
 		return false;
 	}
 	return true;
+}
+
+/* The union code among normalised fields (the form's org field; NULL when
+ * left out), or `dflt` when the form has no org field. */
+static const char *union_of(const struct program_spec *spec, const struct form_values *norm, const char *dflt)
+{
+	const char *uc = dflt;
+	for (size_t i = 0; i < spec->nfields; i++)
+		if (spec->fields[i].type == FT_ORG)
+			uc = form_values_str(norm, spec->fields[i].key);
+	return uc;
 }
 
 /* ---- submit ---- */
@@ -188,11 +223,35 @@ static void submit_resume(struct http_request *req, void *arg)
 		return;
 	}
 	count_outcome(s->ctx, "accepted");
-	api_reply_json(req, 201,
-		       json_pack("{s:I,s:s,s:s,s:I,s:s,s:s,s:s,s:o}", "id", (json_int_t)j->id, "program", j->program,
-				 "category", j->category, "rank", (json_int_t)j->rank, "quota",
-				 quota_standing(s->cat->cap, j->running_at_or_ahead), "status", "submitted", "receipt",
-				 j->receipt, "submitted_at", api_time(j->submitted_at)));
+	char at[40];
+	ts_time_format(j->submitted_at, at, sizeof(at));
+	struct json_out o;
+	json_out_init(&o);
+	json_out_map(&o, true);
+	json_out_text(&o, "id");
+	json_out_int(&o, j->id);
+	json_out_text(&o, "program");
+	json_out_text(&o, j->program);
+	json_out_text(&o, "category");
+	json_out_text(&o, j->category);
+	json_out_text(&o, "rank");
+	json_out_int(&o, j->rank);
+	json_out_text(&o, "quota");
+	json_out_text(&o, quota_standing(s->cat->cap, j->running_at_or_ahead));
+	json_out_text(&o, "status");
+	json_out_text(&o, "submitted");
+	json_out_text(&o, "receipt");
+	json_out_text(&o, j->receipt);
+	json_out_text(&o, "submitted_at");
+	json_out_text(&o, at);
+	json_out_map(&o, false);
+	char *text;
+	size_t n;
+	if (json_out_finish(&o, &text, &n))
+		http_reply_error(req, 500, "internal", "服务器内部错误");
+	else
+		http_reply(req, 201, "application/json; charset=utf-8", text, n);
+	json_out_free(&o);
 }
 
 void api_app_submit(struct http_request *req, void *arg)
@@ -201,20 +260,26 @@ void api_app_submit(struct http_request *req, void *arg)
 	int64_t applicant;
 	if (!api_auth_applicant(ctx, req, &applicant))
 		return;
-	json_t *body = api_body_object(req);
-	if (!body) {
+	size_t blen;
+	const char *btext = http_req_body(req, &blen);
+	struct submit_body body;
+	char msg[200];
+	struct submission *s = NULL;
+	struct form_values norm;
+	form_values_init(&norm);
+	if (submit_body_parse(btext, blen, &body, msg, sizeof(msg))) {
 		count_outcome(ctx, "invalid");
+		api_reply_invalid(req, msg, NULL);
 		return;
 	}
-	static const char *const keys[] = {"program", "category", "fields", NULL};
-	struct submission *s = NULL;
-	json_t *norm = NULL;
-	if (!api_only_keys(req, body, keys))
+	if (body.unknown_key) {
+		snprintf(msg, sizeof(msg), "未知字段 \"%.60s\"", body.unknown_key);
+		api_reply_invalid(req, msg,
+				  json_pack("[{s:s,s:s}]", "name", body.unknown_key, "message", "未知字段"));
 		goto out;
-	const char *program = json_string_value(json_object_get(body, "program"));
-	const char *category = json_string_value(json_object_get(body, "category"));
-	const json_t *fields = json_object_get(body, "fields");
-	if (!program || !category || !json_is_object(fields)) {
+	}
+	const char *program = body.program, *category = body.category;
+	if (!program || !category || !body.fields_object) {
 		api_reply_invalid(req, "请求须包含 program、category（字符串）和 fields（对象）", NULL);
 		goto out;
 	}
@@ -240,7 +305,6 @@ void api_app_submit(struct http_request *req, void *arg)
 	if (now < spec->opens_at) {
 		char t[32];
 		ts_time_format_local(spec->opens_at, t, sizeof(t));
-		char msg[160];
 		snprintf(msg, sizeof(msg), "申报尚未开始，开始时间为 %s（北京时间）", t);
 		count_outcome(ctx, "not_open");
 		http_reply_error(req, 403, "not_open", msg);
@@ -264,16 +328,13 @@ void api_app_submit(struct http_request *req, void *arg)
 		http_reply_error(req, 503, "busy", "当前申报人数过多，请稍后重试（您的申报尚未提交）");
 		goto out;
 	}
-	if (!check_fields(ctx, req, spec, s->cat, fields, 0, &norm, s->id_bidx))
+	if (!check_fields(ctx, req, spec, s->cat, &body.fields, 0, &norm, s->id_bidx))
 		goto out;
-	if (split_fields(ctx, spec, norm, &s->fields_json, &s->sealed, s->ledger_id)) {
+	if (split_fields(ctx, spec, &norm, &s->fields_json, &s->sealed, s->ledger_id)) {
 		http_reply_error(req, 500, "internal", "加密失败");
 		goto out;
 	}
-	const char *uc = NULL;
-	for (size_t i = 0; i < spec->nfields; i++)
-		if (spec->fields[i].type == FT_ORG)
-			uc = json_string_value(json_object_get(norm, spec->fields[i].key));
+	const char *uc = union_of(spec, &norm, NULL);
 	snprintf(s->union_code, sizeof(s->union_code), "%s", uc ? uc : "");
 	struct submit_job *j = &s->job;
 	j->program = spec->id;
@@ -296,8 +357,8 @@ void api_app_submit(struct http_request *req, void *arg)
 	http_suspend(req, submit_resume);
 	store_submit(ctx->store, j);
 out:
-	json_decref(norm);
-	json_decref(body);
+	form_values_free(&norm);
+	submit_body_free(&body);
 }
 
 /* ---- reading ---- */
@@ -468,7 +529,9 @@ void api_app_update(struct http_request *req, void *arg)
 		return;
 	}
 	struct reg_program *p = registry_get(ctx->reg, a.program);
-	json_t *norm = NULL;
+	struct form_values in, norm;
+	form_values_init(&in);
+	form_values_init(&norm);
 	char *pub = NULL;
 	struct ts_buf sealed;
 	ts_buf_init(&sealed, 0);
@@ -483,16 +546,14 @@ void api_app_update(struct http_request *req, void *arg)
 		goto out;
 	}
 	const struct category_def *cat = spec_category(p->spec, a.category);
-	if (!cat || !check_fields(ctx, req, p->spec, cat, fields, a.id, &norm, id_bidx))
+	if (!cat || form_values_from_json(&in, fields) ||
+	    !check_fields(ctx, req, p->spec, cat, &in, a.id, &norm, id_bidx))
 		goto out;
-	if (split_fields(ctx, p->spec, norm, &pub, &sealed, ledger_id)) {
+	if (split_fields(ctx, p->spec, &norm, &pub, &sealed, ledger_id)) {
 		http_reply_error(req, 500, "internal", "加密失败");
 		goto out;
 	}
-	const char *uc = a.union_code;
-	for (size_t i = 0; i < p->spec->nfields; i++)
-		if (p->spec->fields[i].type == FT_ORG)
-			uc = json_string_value(json_object_get(norm, p->spec->fields[i].key));
+	const char *uc = union_of(p->spec, &norm, a.union_code);
 	if (store_app_update(ctx->store, a.id, applicant, pub, sealed.ptr, sealed.len, id_bidx, uc, "applicant",
 			     ts_now_us(), &err)) {
 		api_reply_err(req, &err);
@@ -508,7 +569,8 @@ void api_app_update(struct http_request *req, void *arg)
 out:
 	registry_put(p);
 	store_app_free(&a);
-	json_decref(norm);
+	form_values_free(&norm);
+	form_values_free(&in);
 	free(pub);
 	ts_buf_free(&sealed);
 	json_decref(body);

@@ -28,10 +28,10 @@ static const char *str_field(const json_t *fields, const char *key)
 }
 
 static int check_one(const struct program_spec *spec, const struct category_def *cat,
-		     const struct rule_def *r, const json_t *fields, int ty, int tm, int td,
+		     const struct rule_def *r, const struct form_values *fields, int ty, int tm, int td,
 		     const struct history_entry *hist, size_t nhist, struct ts_error *err)
 {
-	const char *v = str_field(fields, r->field);
+	const char *v = form_values_str(fields, r->field);
 	const json_t *order = spec_level_order(spec);
 	switch (r->kind) {
 	case RULE_DATE_IN_PROGRAM_YEAR: {
@@ -84,9 +84,9 @@ static int check_one(const struct program_spec *spec, const struct category_def 
 	return 0;
 }
 
-int rules_check(const struct program_spec *spec, const struct category_def *cat, const json_t *fields,
-		int ty, int tm, int td, const struct history_entry *hist, size_t nhist,
-		struct ts_error *err)
+int rules_check_values(const struct program_spec *spec, const struct category_def *cat,
+		       const struct form_values *fields, int ty, int tm, int td, const struct history_entry *hist,
+		       size_t nhist, struct ts_error *err)
 {
 	for (size_t i = 0; i < spec->nrules; i++) {
 		int rc = check_one(spec, cat, &spec->rules[i], fields, ty, tm, td, hist, nhist, err);
@@ -94,6 +94,21 @@ int rules_check(const struct program_spec *spec, const struct category_def *cat,
 			return rc;
 	}
 	return 0;
+}
+
+int rules_check(const struct program_spec *spec, const struct category_def *cat, const json_t *fields,
+		int ty, int tm, int td, const struct history_entry *hist, size_t nhist,
+		struct ts_error *err)
+{
+	struct form_values fv;
+	form_values_init(&fv);
+	int rc = form_values_from_json(&fv, fields);
+	if (rc == 0)
+		rc = rules_check_values(spec, cat, &fv, ty, tm, td, hist, nhist, err);
+	else
+		ts_error_set(err, TS_EINVAL, "invalid", "fields 必须是对象");
+	form_values_free(&fv);
+	return rc;
 }
 
 const char *quota_standing(int64_t cap, int64_t running_at_or_ahead)

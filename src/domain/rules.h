@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "domain/form.h"
 #include "domain/spec.h"
 
 /* One earlier application of the same person (by ID blind index) in the same
@@ -25,6 +26,11 @@ struct history_entry {
 int rules_check(const struct program_spec *spec, const struct category_def *cat, const json_t *fields,
 		int ty, int tm, int td, const struct history_entry *hist, size_t nhist,
 		struct ts_error *err) __attribute__((warn_unused_result));
+
+/* The same over a flat list of normalised fields (form_check's output). */
+int rules_check_values(const struct program_spec *spec, const struct category_def *cat,
+		       const struct form_values *fields, int ty, int tm, int td, const struct history_entry *hist,
+		       size_t nhist, struct ts_error *err) __attribute__((warn_unused_result));
 
 /* "queued" when the applications still in the running at or ahead of this
  * one (itself included) are no more than `cap`, else "waitlisted". */

@@ -3,6 +3,7 @@
 #include "core/mem.h"
 #include "core/time.h"
 #include "domain/idnum.h"
+#include "domain/form.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -100,47 +101,43 @@ static bool all_digits(const char *s, size_t min, size_t max)
 	return true;
 }
 
-/* v as a JSON string: the raw value itself when v is its text unchanged
- * (the usual case), so nothing is copied. */
-static json_t *keep(const json_t *raw, const char *v)
-{
-	if (raw && (json_string_value(raw) == v || strcmp(json_string_value(raw), v) == 0))
-		return json_incref((json_t *)raw);
-	return json_string(v);
-}
-
-static json_t *check_select(const struct field_def *f, const json_t *raw, const char *v, json_t *errors)
+/* The result of checking one string value: `v` itself when it is kept
+ * unchanged, `alias` when it points at text that outlives the check (the
+ * spec's), or a copy into `scratch`'s room. NULL: refused, error added. */
+static const char *check_select(const struct field_def *f, const char *v, json_t *errors)
 {
 	size_t i;
 	json_t *o;
-	json_array_foreach(f->options, i, o) if (strcmp(json_string_value(o), v) == 0) return keep(raw, v);
+	json_array_foreach(f->options, i, o) if (strcmp(json_string_value(o), v) == 0) return v;
 	const json_t *alias = f->aliases ? json_object_get(f->aliases, v) : NULL;
 	if (json_is_string(alias))
-		return json_string(json_string_value(alias));
+		return json_string_value(alias);
 	add_error(errors, f->key, "%s：\"%s\" 不是可选的选项", f->label, v);
 	return NULL;
 }
 
-static json_t *check_integer(const struct field_def *f, const json_t *raw, json_t *errors)
+static bool check_integer(const struct field_def *f, const struct form_value *raw, long long *out,
+			  json_t *errors)
 {
-	json_int_t v;
-	if (json_is_integer(raw)) {
-		v = json_integer_value(raw);
-	} else if (json_is_string(raw) && all_digits(json_string_value(raw), 1, 9)) {
-		v = strtoll(json_string_value(raw), NULL, 10);
+	long long v;
+	if (raw->kind == FORM_INTEGER) {
+		v = raw->num;
+	} else if (raw->kind == FORM_STRING && all_digits(raw->str, 1, 9)) {
+		v = strtoll(raw->str, NULL, 10);
 	} else {
 		add_error(errors, f->key, "%s：请输入整数", f->label);
-		return NULL;
+		return false;
 	}
 	if ((f->has_min && v < f->min) || (f->has_max && v > f->max)) {
 		add_error(errors, f->key, "%s：应在 %lld 到 %lld 之间", f->label, (long long)f->min,
 			  (long long)f->max);
-		return NULL;
+		return false;
 	}
-	return json_integer(v);
+	*out = v;
+	return true;
 }
 
-static json_t *check_date(const struct field_def *f, const json_t *raw, const char *v, json_t *errors)
+static const char *check_date(const struct field_def *f, const char *v, json_t *errors)
 {
 	int y, m, d;
 	if (!ts_date_parse(v, &y, &m, &d)) {
@@ -151,46 +148,48 @@ static json_t *check_date(const struct field_def *f, const json_t *raw, const ch
 		add_error(errors, f->key, "%s：日期超出允许范围", f->label);
 		return NULL;
 	}
-	return keep(raw, v);
+	return v;
 }
 
-static json_t *check_string_field(const struct field_def *f, const json_t *raw, const char *v, int ty, int tm,
-				  int td, org_exists_fn org_exists, void *org_ctx, json_t *errors)
+/* Checks the trimmed string v of field f. Returns v, another string that
+ * outlives the call (a select alias), or `norm` (the normalised ID number,
+ * written there); NULL when refused, with the error added. */
+static const char *check_string_field(const struct field_def *f, const char *v, int ty, int tm, int td,
+				      org_exists_fn org_exists, void *org_ctx, char norm[19], json_t *errors)
 {
 	switch (f->type) {
 	case FT_SELECT:
-		return check_select(f, raw, v, errors);
+		return check_select(f, v, errors);
 	case FT_DATE:
-		return check_date(f, raw, v, errors);
+		return check_date(f, v, errors);
 	case FT_EMAIL:
 		if (!email_ok(v))
 			break;
-		return keep(raw, v);
+		return v;
 	case FT_PHONE:
 		if (!phone_valid(v))
 			break;
-		return keep(raw, v);
+		return v;
 	case FT_ID_NUMBER: {
-		char norm[19];
 		enum idnum_result r = idnum_check(v, ty, tm, td, norm);
 		if (r != IDNUM_OK) {
 			add_error(errors, f->key, "%s", idnum_result_message(r));
 			return NULL;
 		}
-		return keep(raw, norm);
+		return strcmp(norm, v) == 0 ? v : norm;
 	}
 	case FT_BANK_ACCOUNT:
 		if (!all_digits(v, 12, 30)) {
 			add_error(errors, f->key, "%s：应为12–30位数字", f->label);
 			return NULL;
 		}
-		return keep(raw, v);
+		return v;
 	case FT_ORG:
 		if (!org_exists || !org_exists(org_ctx, v)) {
 			add_error(errors, f->key, "%s：找不到该工会组织", f->label);
 			return NULL;
 		}
-		return keep(raw, v);
+		return v;
 	case FT_TEXT:
 	case FT_TEXTAREA: {
 		size_t n = utf8_length(v);
@@ -203,7 +202,7 @@ static json_t *check_string_field(const struct field_def *f, const json_t *raw, 
 				  (long long)f->max_len);
 			return NULL;
 		}
-		return keep(raw, v);
+		return v;
 	}
 	case FT_INTEGER:
 		break;
@@ -212,78 +211,114 @@ static json_t *check_string_field(const struct field_def *f, const json_t *raw, 
 	return NULL;
 }
 
-static json_t *check_field(const struct field_def *f, const json_t *raw, int ty, int tm, int td,
-			   org_exists_fn org_exists, void *org_ctx, json_t *errors)
+/* Checks raw (a value that is not blank) against f and appends the
+ * canonical value to out; false when refused, with the error added. */
+static bool check_field(const struct field_def *f, const struct form_value *raw, int ty, int tm, int td,
+			org_exists_fn org_exists, void *org_ctx, struct form_values *out, json_t *errors)
 {
-	if (f->type == FT_INTEGER)
-		return check_integer(f, raw, errors);
-	if (!json_is_string(raw)) {
-		add_error(errors, f->key, "%s：应为文本", f->label);
-		return NULL;
+	if (f->type == FT_INTEGER) {
+		long long n;
+		if (!check_integer(f, raw, &n, errors))
+			return false;
+		struct form_value *v = form_values_add(out, f->key);
+		v->kind = FORM_INTEGER;
+		v->num = n;
+		return true;
 	}
-	const char *s = json_string_value(raw);
+	if (raw->kind != FORM_STRING) {
+		add_error(errors, f->key, "%s：应为文本", f->label);
+		return false;
+	}
+	const char *s = raw->str;
 	size_t a, b;
-	trim_span(s, json_string_length(raw), &a, &b);
+	trim_span(s, raw->len, &a, &b);
 	if (f->type != FT_TEXT && f->type != FT_TEXTAREA && b - a > 300) {
 		add_error(errors, f->key, "%s：内容过长", f->label);
-		return NULL;
+		return false;
 	}
-	if (a == 0 && s[b] == '\0') /* nothing to trim: the value itself */
-		return check_string_field(f, raw, s, ty, tm, td, org_exists, org_ctx, errors);
-	char *v = ts_strndup(s + a, b - a);
-	json_t *out = check_string_field(f, NULL, v, ty, tm, td, org_exists, org_ctx, errors);
-	free(v);
-	return out;
+	/* nothing to trim (the usual case): the value is checked and kept in place */
+	char *trimmed = a == 0 && s[b] == '\0' ? NULL : ts_strndup(s + a, b - a);
+	const char *v = trimmed ? trimmed : s;
+	char norm[19];
+	const char *r = check_string_field(f, v, ty, tm, td, org_exists, org_ctx, norm, errors);
+	if (r) {
+		struct form_value *o = form_values_add(out, f->key);
+		o->kind = FORM_STRING;
+		if (r == s) { /* borrowed from the input, as the input is */
+			o->str = s;
+			o->len = raw->len;
+		} else if (r == trimmed) {
+			o->str = trimmed;
+			o->len = b - a;
+			o->owned = true;
+			trimmed = NULL;
+		} else if (r == norm) {
+			o->str = ts_strdup(norm);
+			o->len = strlen(norm);
+			o->owned = true;
+		} else { /* a select alias: the spec's text */
+			o->str = r;
+			o->len = strlen(r);
+		}
+	}
+	free(trimmed);
+	return r != NULL;
 }
 
-static bool is_blank(const json_t *v)
+static bool is_blank(const struct form_value *v)
 {
-	if (!v || json_is_null(v))
+	if (!v || v->kind == FORM_NULL)
 		return true;
-	if (!json_is_string(v))
+	if (v->kind != FORM_STRING)
 		return false;
 	size_t a, b;
-	trim_span(json_string_value(v), json_string_length(v), &a, &b);
+	trim_span(v->str, v->len, &a, &b);
 	return a == b;
+}
+
+int form_check(const struct program_spec *spec, const struct form_values *in, int ty, int tm, int td,
+	       org_exists_fn org_exists, void *org_ctx, struct form_values *out, json_t *errors)
+{
+	size_t before = json_array_size(errors), known = 0, hint = 0;
+	for (size_t i = 0; i < spec->nfields; i++)
+		known += form_values_find(in, spec->fields[i].key, &hint) != NULL;
+	if (known != in->n) /* some key is not a field of the form (keys are distinct) */
+		for (size_t i = 0; i < in->n; i++)
+			if (!spec_field(spec, in->v[i].key))
+				add_error(errors, in->v[i].key, "未知字段 \"%s\"", in->v[i].key);
+	hint = 0;
+	for (size_t i = 0; i < spec->nfields; i++) {
+		const struct field_def *f = &spec->fields[i];
+		const struct form_value *raw = form_values_find(in, f->key, &hint);
+		if (is_blank(raw)) {
+			if (f->required)
+				add_error(errors, f->key, "请填写%s", f->label);
+			continue;
+		}
+		(void)check_field(f, raw, ty, tm, td, org_exists, org_ctx, out, errors);
+	}
+	if (json_array_size(errors) > before) {
+		form_values_free(out);
+		return TS_EINVAL;
+	}
+	return 0;
 }
 
 int form_validate(const struct program_spec *spec, const json_t *fields, int ty, int tm, int td,
 		  org_exists_fn org_exists, void *org_ctx, json_t **normalized, json_t *errors)
 {
 	*normalized = NULL;
-	if (!json_is_object(fields)) {
+	struct form_values in, out;
+	form_values_init(&in);
+	form_values_init(&out);
+	if (form_values_from_json(&in, fields)) {
 		add_error(errors, "fields", "fields 必须是对象");
 		return TS_EINVAL;
 	}
-	size_t before = json_array_size(errors), known = 0;
-	for (size_t i = 0; i < spec->nfields; i++)
-		known += json_object_get(fields, spec->fields[i].key) != NULL;
-	if (known != json_object_size(fields)) { /* some key is not a field of the form */
-		const char *key;
-		json_t *val;
-		json_object_foreach((json_t *)fields, key, val)
-		{
-			if (!spec_field(spec, key))
-				add_error(errors, key, "未知字段 \"%s\"", key);
-		}
-	}
-	json_t *out = json_object();
-	for (size_t i = 0; i < spec->nfields; i++) {
-		const struct field_def *f = &spec->fields[i];
-		const json_t *raw = json_object_get(fields, f->key);
-		if (is_blank(raw)) {
-			if (f->required)
-				add_error(errors, f->key, "请填写%s", f->label);
-			continue;
-		}
-		json_t *v = check_field(f, raw, ty, tm, td, org_exists, org_ctx, errors);
-		if (v)
-			json_object_set_new(out, f->key, v);
-	}
-	if (json_array_size(errors) > before) {
-		json_decref(out);
-		return TS_EINVAL;
-	}
-	*normalized = out;
-	return 0;
+	int rc = form_check(spec, &in, ty, tm, td, org_exists, org_ctx, &out, errors);
+	if (rc == 0)
+		*normalized = form_values_to_json(&out);
+	form_values_free(&out);
+	form_values_free(&in);
+	return rc;
 }

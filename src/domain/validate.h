@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "domain/form.h"
 #include "domain/spec.h"
 
 /* Answers whether a union code exists; supplied by the caller (domain does no I/O). */
@@ -18,6 +19,15 @@ typedef bool (*org_exists_fn)(void *ctx, const char *code);
  * `errors` (every bad field, not just the first) and leaves *normalized NULL. */
 int form_validate(const struct program_spec *spec, const json_t *fields, int ty, int tm, int td,
 		  org_exists_fn org_exists, void *org_ctx, json_t **normalized, json_t *errors)
+	__attribute__((warn_unused_result));
+
+/* The same over a flat list: checks `in` and appends the canonical values to
+ * `out` (an empty list) in the form's order; a value kept unchanged borrows
+ * in's string, so `in` must outlive `out`. On failure returns TS_EINVAL,
+ * appends the errors as form_validate does and leaves `out` empty. Keys of
+ * `in` must be distinct. */
+int form_check(const struct program_spec *spec, const struct form_values *in, int ty, int tm, int td,
+	       org_exists_fn org_exists, void *org_ctx, struct form_values *out, json_t *errors)
 	__attribute__((warn_unused_result));
 
 /* Number of Unicode code points in a UTF-8 string. */
