@@ -21,6 +21,8 @@ enum slot { SLOT_ROOT, SLOT_TOP, SLOT_FIELD, SLOT_SKIP };
 
 struct parse {
 	struct submit_body *b;
+	yajl_handle h;
+	size_t root_end; /* the offset just after the root value's last token */
 	char *arena;
 	size_t used, cap;
 	int depth;             /* containers open */
@@ -200,7 +202,8 @@ static int on_end(void *ctx)
 	struct parse *p = ctx;
 	if (p->depth == 2)
 		p->in_fields = false;
-	p->depth--;
+	if (--p->depth == 0)
+		p->root_end = yajl_get_bytes_consumed(p->h);
 	return 1;
 }
 
@@ -301,15 +304,19 @@ static bool hex4(const char *s, size_t n, unsigned *out)
 	return true;
 }
 
-/* yajl decodes a \u escape of a lone UTF-16 surrogate (or a high one followed
- * by any other \u escape) into bad UTF-8 or a wrong character, where jansson
- * refuses the text. In valid JSON a backslash only starts an escape inside a
+/* What yajl lets by and RFC 8259 (and jansson) do not: a vertical tab or a
+ * form feed as whitespace (unescaped inside a string it is refused by both),
+ * and a \u escape of a lone UTF-16 surrogate, or of a high one followed by
+ * any other \u escape, which yajl decodes into bad UTF-8 or a wrong
+ * character. In valid JSON a backslash only starts an escape inside a
  * string, so looking at every backslash finds them all; anything else wrong
  * with an escape is yajl's to report. */
-static bool surrogates_paired(const char *s, size_t n)
+static bool strict_json(const char *s, size_t n)
 {
-	for (size_t i = 0; i + 1 < n; i++) {
-		if (s[i] != '\\')
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\v' || s[i] == '\f')
+			return false;
+		if (s[i] != '\\' || i + 1 >= n)
 			continue;
 		if (s[i + 1] != 'u') {
 			i++;
@@ -317,7 +324,7 @@ static bool surrogates_paired(const char *s, size_t n)
 		}
 		unsigned cp, lo;
 		if (!hex4(s + i + 2, n - i - 2, &cp))
-			return true;
+			continue;
 		i += 5;
 		if (cp >= 0xDC00 && cp <= 0xDFFF)
 			return false;
@@ -387,13 +394,13 @@ int submit_body_parse(const char *body, size_t n, struct submit_body *out, char 
 		snprintf(msg, msgsz, "请求内容为空，应为 JSON 对象");
 		return TS_EINVAL;
 	}
-	if (!surrogates_paired(body, n)) {
-		snprintf(msg, msgsz, "请求内容不是有效的 JSON（UTF-8）：含有不成对的 UTF-16 代理项");
+	if (!strict_json(body, n)) {
+		snprintf(msg, msgsz, "请求内容不是有效的 JSON（UTF-8）：含有不允许的控制字符或不成对的 UTF-16 代理项");
 		return TS_EINVAL;
 	}
 	struct parse p = {.b = out, .cap = n + 1};
 	p.arena = out->fields.arena = ts_malloc(p.cap);
-	yajl_handle h = yajl_alloc(&callbacks, &allocs, &p);
+	yajl_handle h = p.h = yajl_alloc(&callbacks, &allocs, &p);
 	yajl_status st = yajl_parse(h, (const unsigned char *)body, n);
 	size_t at = yajl_get_bytes_consumed(h);
 	if (st == yajl_status_ok) {
@@ -401,6 +408,13 @@ int submit_body_parse(const char *body, size_t n, struct submit_body *out, char 
 		at = n;
 	}
 	yajl_free(h);
+	/* yajl leaves the start of an unfinished token after the root value
+	 * (a lone '"') unreported: only whitespace may follow it */
+	for (size_t i = p.root_end; st == yajl_status_ok && p.root_end && i < n; i++)
+		if (!strchr(" \t\n\r", body[i]) || body[i] == '\0') {
+			st = yajl_status_error;
+			at = i;
+		}
 	if (st != yajl_status_ok) {
 		fail_message(&p, body, n, at, msg, msgsz);
 		submit_body_free(out);

@@ -13,12 +13,13 @@ mkdir -p "$OUT/obj"
 command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (apt-get install clang)" >&2; exit 1; }
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-CFLAGS="-std=c17 -D_GNU_SOURCE -O1 -g $SAN -Isrc -Itests/fuzz -I$OUT $(pkg-config --cflags jansson libmicrohttpd libsodium)"
-LIBS="$(pkg-config --libs jansson libmicrohttpd libsodium) -lpthread -lm"
+CFLAGS="-std=c17 -D_GNU_SOURCE -O1 -g $SAN -Isrc -Itests/fuzz -I$OUT $(pkg-config --cflags jansson yajl glib-2.0 libmicrohttpd libsodium)"
+LIBS="$(pkg-config --libs jansson yajl glib-2.0 libmicrohttpd libsodium) -lpthread -lm"
 
-# the src/ files the targets need (pure domain code and core; http.c is included by fuzz_http.c)
+# the src/ files the targets need (pure domain code, core and the submission body parser;
+# http.c is included by fuzz_http.c)
 SRCS="src/core/buf.c src/core/error.c src/core/log.c src/core/mem.c src/core/time.c
-      src/domain/idnum.c src/domain/mask.c src/domain/rules.c src/domain/spec.c src/domain/validate.c"
+      src/api/body.c src/domain/form.c src/domain/idnum.c src/domain/mask.c src/domain/rules.c src/domain/spec.c src/domain/validate.c"
 OBJS=()
 for s in $SRCS; do
 	o=$OUT/obj/$(echo "${s#src/}" | tr / _ | sed 's/\.c$/.o/')
