@@ -21,6 +21,15 @@ void form_values_free(struct form_values *fv)
 	form_values_init(fv);
 }
 
+/* FNV-1a: keys are short, and a look-up runs over every value */
+static unsigned key_hash(const char *key)
+{
+	unsigned h = 2166136261u;
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h;
+}
+
 struct form_value *form_values_add(struct form_values *fv, const char *key)
 {
 	if (fv->n == fv->cap) {
@@ -30,27 +39,25 @@ struct form_value *form_values_add(struct form_values *fv, const char *key)
 	struct form_value *v = &fv->v[fv->n++];
 	memset(v, 0, sizeof(*v));
 	v->key = key;
+	v->hash = key_hash(key);
 	return v;
 }
 
 const struct form_value *form_values_get(const struct form_values *fv, const char *key)
 {
-	if (!key)
-		return NULL;
-	for (size_t i = 0; i < fv->n; i++)
-		if (strcmp(fv->v[i].key, key) == 0)
-			return &fv->v[i];
-	return NULL;
+	size_t hint = 0;
+	return form_values_find(fv, key, &hint);
 }
 
 const struct form_value *form_values_find(const struct form_values *fv, const char *key, size_t *hint)
 {
 	if (!key || fv->n == 0)
 		return NULL;
+	unsigned h = key_hash(key);
 	size_t start = *hint < fv->n ? *hint : 0;
 	for (size_t k = 0; k < fv->n; k++) {
-		size_t i = (start + k) % fv->n;
-		if (strcmp(fv->v[i].key, key) == 0) {
+		size_t i = start + k < fv->n ? start + k : start + k - fv->n;
+		if (fv->v[i].hash == h && strcmp(fv->v[i].key, key) == 0) {
 			*hint = i + 1;
 			return &fv->v[i];
 		}

@@ -31,6 +31,7 @@ struct form_value {
 	size_t len;      /* of str */
 	long long num;   /* FORM_INTEGER */
 	bool owned;      /* str is the list's to free */
+	unsigned hash;   /* of key: look-ups compare it before the text */
 };
 
 struct form_values {
@@ -43,7 +44,8 @@ void form_values_init(struct form_values *fv);
 void form_values_free(struct form_values *fv);
 
 /* Appends a value and returns it (kind FORM_NULL, no string); the pointer is
- * valid until the next append. Keys are not checked for repeats. */
+ * valid until the next append. Keys are not checked for repeats; `key` must
+ * not change while it is in the list. */
 struct form_value *form_values_add(struct form_values *fv, const char *key);
 
 /* The value of `key`, or NULL. */
