@@ -428,19 +428,10 @@ int submit_body_parse(const char *body, size_t n, struct submit_body *out, char 
 	return 0;
 }
 
-static void json_out_print(void *ctx, const char *s, size_t n)
-{
-	struct json_out *o = ctx;
-	if (!o->failed && ts_buf_append(&o->buf, s, n))
-		o->failed = true;
-}
-
 void json_out_init(struct json_out *o)
 {
-	ts_buf_init(&o->buf, 0);
 	o->failed = false;
 	o->g = yajl_gen_alloc(&allocs);
-	yajl_gen_config(o->g, yajl_gen_print_callback, json_out_print, o);
 }
 
 void json_out_text(struct json_out *o, const char *s)
@@ -469,18 +460,25 @@ void json_out_map(struct json_out *o, bool open)
 int json_out_finish(struct json_out *o, char **text, size_t *len)
 {
 	*text = NULL;
-	if (o->failed)
+	const unsigned char *buf;
+	size_t n;
+	if (o->failed || yajl_gen_get_buf(o->g, &buf, &n) != yajl_gen_status_ok)
 		return TS_EINTERNAL;
-	*text = ts_buf_detach(&o->buf, len);
+	*text = ts_strndup((const char *)buf, n);
+	if (len)
+		*len = n;
 	return 0;
 }
 
 void json_out_free(struct json_out *o)
 {
-	if (o->buf.len)
-		memset(o->buf.ptr, 0, o->buf.len);
-	ts_buf_free(&o->buf);
-	if (o->g)
-		yajl_gen_free(o->g);
+	if (!o->g)
+		return;
+	const unsigned char *buf;
+	size_t n;
+	/* the text may have held personal fields: yajl's buffer is zeroed */
+	if (yajl_gen_get_buf(o->g, &buf, &n) == yajl_gen_status_ok && n)
+		memset((unsigned char *)buf, 0, n);
+	yajl_gen_free(o->g);
 	o->g = NULL;
 }

@@ -12,7 +12,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/buf.h"
 #include "domain/form.h"
 
 #include <yajl/yajl_gen.h>
@@ -33,12 +32,11 @@ int submit_body_parse(const char *body, size_t n, struct submit_body *out, char 
 	__attribute__((warn_unused_result));
 void submit_body_free(struct submit_body *b);
 
-/* JSON text written by yajl_gen straight into a buffer: the submission's
- * stored fields, its sealed part and its answer. The calls below need no
- * checking: json_out_finish says whether all went well. */
+/* JSON text written by yajl_gen: the submission's stored fields, its sealed
+ * part and its answer. The calls below need no checking: json_out_finish
+ * says whether all went well. */
 struct json_out {
 	yajl_gen g;
-	struct ts_buf buf;
 	bool failed;
 };
 
@@ -48,10 +46,10 @@ void json_out_text(struct json_out *o, const char *s);
 void json_out_str(struct json_out *o, const char *s, size_t n);
 void json_out_int(struct json_out *o, long long v);
 void json_out_map(struct json_out *o, bool open); /* { or } */
-/* Ends the text: 0 with *text (the buffer's storage, now yours to free) and
- * *len, or TS_EINTERNAL with *text NULL. */
+/* Ends the text: 0 with *text (a copy, yours to free) and *len, or
+ * TS_EINTERNAL with *text NULL. */
 int json_out_finish(struct json_out *o, char **text, size_t *len) __attribute__((warn_unused_result));
-/* Releases o (after json_out_finish, or instead of it), zeroing the buffer. */
+/* Releases o (after json_out_finish, or instead of it), zeroing yajl's buffer. */
 void json_out_free(struct json_out *o);
 
 #endif
