@@ -11,6 +11,7 @@
 #include "domain/rules.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/sq.h"
+#include "store/sqlite/walbuf.h"
 
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -44,8 +45,10 @@ int sq_fail(sqlite3 *db, int rc, struct ts_error *err)
 static int conn_open(const char *path, sqlite3 **out, struct ts_error *err)
 {
 	sqlite3 *db = NULL;
+	/* the WAL written in large pieces (walbuf.c); the default VFS if it cannot be had */
+	const char *vfs = sq_walbuf_register() == SQLITE_OK ? SQ_WALBUF_VFS : NULL;
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				 NULL);
+				 vfs);
 	if (rc != SQLITE_OK) {
 		int r = sq_fail(db, rc, err);
 		sqlite3_close(db);
