@@ -1768,6 +1768,7 @@ int store_sqlite_open(const char *path, struct store **out, struct ts_error *err
 	if (!rc)
 		rc = migrate(q, db, err);
 	if (rc) {
+		sq_cache_flush(); /* the migration's statements: with them the close would fail */
 		if (db)
 			sqlite3_close(db);
 		sq_close(&q->base);
