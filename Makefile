@@ -66,11 +66,13 @@ check-unit: $(UNIT_BINS)
 check-api: $(BUILD)/tisheng
 	TISHENG_BIN=$(abspath $(BUILD)/tisheng) node --test --test-concurrency=1 tests/api/
 
-# The same API tests on PostgreSQL: a throw-away cluster in build/pgtest.
+# The same API tests on PostgreSQL: a throw-away cluster in build/pgtest; first
+# the unit test of the PostgreSQL migrations, which needs a server.
 PG_TEST_PORT ?= 55439
-check-pg: $(BUILD)/tisheng
+check-pg: $(BUILD)/tisheng $(BUILD)/tests/test_store_migrate
 	@url=$$(bash scripts/pg-cluster.sh start $(abspath build/pgtest) $(PG_TEST_PORT)) && \
-	status=0; TISHENG_TEST_PG=$${url%/tisheng} TISHENG_BIN=$(abspath $(BUILD)/tisheng) \
+	status=0; TISHENG_TEST_PG=$${url%/tisheng} $(BUILD)/tests/test_store_migrate || status=$$?; \
+	[ $$status -ne 0 ] || TISHENG_TEST_PG=$${url%/tisheng} TISHENG_BIN=$(abspath $(BUILD)/tisheng) \
 	  node --test --test-concurrency=1 tests/api/ || status=$$?; \
 	bash scripts/pg-cluster.sh stop $(abspath build/pgtest); exit $$status
 

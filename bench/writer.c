@@ -6,9 +6,10 @@
  * Creates N applicants in a fresh SQLite database in a temp dir (or uses
  * STORE_URL, e.g. a throw-away PostgreSQL database), then submits N jobs with
  * bodies of the bench's size (600-byte public fields, a 160-byte sealed part,
- * random blind IDs) in waves of BATCH (default 300, about the batch size the
- * HTTP bench reaches at 1 000 connections): each wave is queued at once and
- * waited for, so each commit holds one wave. Prints one key=value line:
+ * random blind indexes in the form crypt_blind_index writes, random ledger
+ * ids) in waves of BATCH (default 300, about the batch size the HTTP bench
+ * reaches at 1 000 connections): each wave is queued at once and waited for,
+ * so each commit holds one wave. Prints one key=value line:
  * jobs/s of wall time, and the process's CPU µs per job (user + system; the
  * main thread only queues and waits).
  */
@@ -83,14 +84,14 @@ int main(int argc, char **argv)
 	int64_t now = ts_now_us();
 	for (long i = 0; i < n; i++) {
 		char phone_bidx[CRYPT_HEX_BYTES];
-		rand_hex(phone_bidx, 32);
+		rand_hex(phone_bidx, CRYPT_BIDX_BYTES);
 		int64_t app;
 		if (store_applicant_ensure(s, phone_bidx, "sealed-phone", 12, now, &app, &err)) {
 			fprintf(stderr, "bench-writer: %s\n", err.message);
 			return 1;
 		}
 		struct job *j = &jobs[i];
-		rand_hex(j->id_bidx, 32);
+		rand_hex(j->id_bidx, CRYPT_BIDX_BYTES);
 		rand_hex(j->ledger_id, 32);
 		snprintf(j->union_code, sizeof(j->union_code), "yn-530102-%03ld", i % 500);
 		j->job = (struct submit_job){.program = "bench-skill-1",

@@ -128,7 +128,9 @@ int crypt_open(const struct crypt_keys *k, const char *ad, const void *sealed, s
 	return rc;
 }
 
-static void hmac_hex(const unsigned char *key, const char *domain, const char *a, const char *b,
+/* HMAC-SHA-256 over the NUL-terminated parts; the first `keep` bytes of it
+ * (at most the whole 32) as hex. */
+static void hmac_hex(const unsigned char *key, const char *domain, const char *a, const char *b, size_t keep,
 		     char out[CRYPT_HEX_BYTES])
 {
 	crypto_auth_hmacsha256_state st;
@@ -139,24 +141,63 @@ static void hmac_hex(const unsigned char *key, const char *domain, const char *a
 	if (b)
 		crypto_auth_hmacsha256_update(&st, (const unsigned char *)b, strlen(b) + 1);
 	crypto_auth_hmacsha256_final(&st, mac);
-	sodium_bin2hex(out, CRYPT_HEX_BYTES, mac, sizeof(mac));
+	sodium_bin2hex(out, CRYPT_HEX_BYTES, mac, keep < sizeof(mac) ? keep : sizeof(mac));
 }
 
+/* Truncated to 128 bits, half the hash, as RFC 2104 §5 allows for a
+ * truncated HMAC: stored, the keys are 16 bytes instead of 64 hex digits.
+ * What a blind index must not do is collide: two people with one blind ID
+ * would be one person to the duplicate check and the history look-up.
+ * HMAC under a secret key is a PRF, so for n distinct values the chance of
+ * any collision is about n^2 / 2^129: for every ID number in China (1.4e9)
+ * ≈ 3e-21, for every 11-digit number (1e11) ≈ 1.5e-17; and without the key
+ * nobody can search for one. The first 16 bytes of the old 32-byte index
+ * are exactly the new one, so stored indexes convert without the key (the
+ * stores' migrations). */
 void crypt_blind_index(const struct crypt_keys *k, const char *domain, const char *value,
 		       char out[CRYPT_HEX_BYTES])
 {
-	hmac_hex(k->bidx, domain, value, NULL, out);
+	hmac_hex(k->bidx, domain, value, NULL, CRYPT_BIDX_BYTES, out);
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int crypt_bidx_bytes(const char *hex, unsigned char out[CRYPT_BIDX_BYTES], size_t *n)
+{
+	size_t len = strnlen(hex, 2 * CRYPT_BIDX_BYTES + 1);
+	if (len != 0 && len != 2 * CRYPT_BIDX_BYTES)
+		return TS_EINVAL;
+	for (size_t i = 0; i < len / 2; i++) {
+		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return TS_EINVAL;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	*n = len / 2;
+	return 0;
+}
+
+void crypt_bidx_hex(const void *bytes, size_t n, char out[CRYPT_HEX_BYTES])
+{
+	sodium_bin2hex(out, CRYPT_HEX_BYTES, bytes, n < CRYPT_BIDX_BYTES ? n : CRYPT_BIDX_BYTES);
 }
 
 void crypt_ledger_id(const struct crypt_keys *k, const char *value, char out[CRYPT_HEX_BYTES])
 {
-	hmac_hex(k->ledger, "ledger", value, NULL, out);
+	hmac_hex(k->ledger, "ledger", value, NULL, crypto_auth_hmacsha256_BYTES, out);
 }
 
 void crypt_code_hash(const struct crypt_keys *k, const char *phone, const char *code,
 		     char out[CRYPT_HEX_BYTES])
 {
-	hmac_hex(k->code, phone, code, NULL, out);
+	hmac_hex(k->code, phone, code, NULL, crypto_auth_hmacsha256_BYTES, out);
 }
 
 void crypt_token_new(char out[CRYPT_TOKEN_BYTES])

@@ -17,6 +17,7 @@
 #define CRYPT_KEY_BYTES 32
 #define CRYPT_HEX_BYTES 65   /* 64 hex digits and NUL */
 #define CRYPT_TOKEN_BYTES 44 /* 43 base64url characters and NUL */
+#define CRYPT_BIDX_BYTES 16  /* a blind index: the first 128 bits of its HMAC */
 
 struct crypt_keys {
 	unsigned char enc[CRYPT_KEY_BYTES];    /* AEAD for personal data */
@@ -45,9 +46,20 @@ int crypt_seal(const struct crypt_keys *k, const char *ad, const void *plain, si
 int crypt_open(const struct crypt_keys *k, const char *ad, const void *sealed, size_t n,
 	       struct ts_buf *out) __attribute__((warn_unused_result));
 
-/* Keyed blind index of a value within a domain ("phone", "id"): hex HMAC-SHA-256. */
+/* Keyed blind index of a value within a domain ("phone", "id"): the first
+ * CRYPT_BIDX_BYTES of HMAC-SHA-256, as 2 * CRYPT_BIDX_BYTES lowercase hex
+ * digits (the form passed around above the store; the store keeps the bytes). */
 void crypt_blind_index(const struct crypt_keys *k, const char *domain, const char *value,
 		       char out[CRYPT_HEX_BYTES]);
+/* The bytes of a blind index in crypt_blind_index's form, into out and *n:
+ * CRYPT_BIDX_BYTES of them, or none for "" (a form without an ID number has
+ * an empty blind ID). TS_EINVAL for anything else (another length, a digit
+ * that is not lowercase hex); out and *n are then unspecified. */
+int crypt_bidx_bytes(const char *hex, unsigned char out[CRYPT_BIDX_BYTES], size_t *n)
+	__attribute__((warn_unused_result));
+/* The inverse, for a blind index read back from the store: n bytes (at most
+ * CRYPT_BIDX_BYTES are used) as lowercase hex. */
+void crypt_bidx_hex(const void *bytes, size_t n, char out[CRYPT_HEX_BYTES]);
 /* The blind applicant id written to the public ledger. */
 void crypt_ledger_id(const struct crypt_keys *k, const char *value, char out[CRYPT_HEX_BYTES]);
 /* Hash of an SMS code bound to its phone. */

@@ -9,6 +9,10 @@
  * parameters are owned by the caller: json_t results with json_decref, struct
  * results with their *_free function, char* with free().
  *
+ * Blind indexes (every phone_bidx and id_bidx) are passed in the hex form
+ * crypt_blind_index writes, or "" for an application without an ID number;
+ * the store keeps their bytes, and refuses another form (TS_EINTERNAL).
+ *
  * Submissions do not go through a normal call: they are queued to the
  * store's writer thread with store_submit(), which assigns ranks in arrival
  * order and commits them in batches (group commit); the job's `done` callback

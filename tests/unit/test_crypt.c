@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,14 +72,19 @@ static int teardown(void **state)
 	return 0;
 }
 
-static bool is_hex64(const char *s)
+static bool is_hex(const char *s, size_t len)
 {
-	if (strlen(s) != 64)
+	if (strlen(s) != len)
 		return false;
 	for (; *s; s++)
 		if (!isxdigit((unsigned char)*s) || isupper((unsigned char)*s))
 			return false;
 	return true;
+}
+
+static bool is_hex64(const char *s)
+{
+	return is_hex(s, 64);
 }
 
 static void test_seal_open_round_trip(void **state)
@@ -201,7 +207,7 @@ static void test_blind_index(void **state)
 	char a[CRYPT_HEX_BYTES], b[CRYPT_HEX_BYTES], c[CRYPT_HEX_BYTES];
 	crypt_blind_index(&fx->k, "phone", "13800138000", a);
 	crypt_blind_index(&fx->k, "phone", "13800138000", b);
-	assert_true(is_hex64(a));
+	assert_true(is_hex(a, 2 * CRYPT_BIDX_BYTES)); /* 128 bits */
 	assert_string_equal(a, b); /* deterministic: usable for lookups */
 	crypt_blind_index(&fx->k, "id", "13800138000", c);
 	assert_string_not_equal(a, c); /* domains are separated */
@@ -231,6 +237,52 @@ static void test_blind_index(void **state)
 	assert_string_not_equal(a, b); /* bound to the phone */
 	crypt_code_hash(&fx->k, "13800138000", "123457", b);
 	assert_string_not_equal(a, b);
+}
+
+/* A blind index is the first 16 bytes of the HMAC the store kept as 64 hex
+ * digits before: what lets the migrations convert stored indexes without
+ * the key. */
+static void test_blind_index_truncated(void **state)
+{
+	struct fx *fx = *state;
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, fx->k.bidx, CRYPT_KEY_BYTES);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)"id", 3);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)"11010519491231002X", 19);
+	crypto_auth_hmacsha256_final(&st, mac);
+	char full[CRYPT_HEX_BYTES], idx[CRYPT_HEX_BYTES];
+	sodium_bin2hex(full, sizeof(full), mac, sizeof(mac));
+	crypt_blind_index(&fx->k, "id", "11010519491231002X", idx);
+	assert_int_equal(strlen(idx), 32);
+	assert_memory_equal(idx, full, 32);
+}
+
+/* The bytes the store keeps, and back: 32 lowercase hex digits or nothing. */
+static void test_bidx_bytes(void **state)
+{
+	(void)state;
+	unsigned char b[CRYPT_BIDX_BYTES];
+	size_t n = 99;
+	char hex[CRYPT_HEX_BYTES];
+	assert_int_equal(crypt_bidx_bytes("00112233445566778899aabbccddeeff", b, &n), 0);
+	assert_int_equal(n, CRYPT_BIDX_BYTES);
+	assert_int_equal(b[0], 0x00);
+	assert_int_equal(b[1], 0x11);
+	assert_int_equal(b[15], 0xff);
+	crypt_bidx_hex(b, n, hex);
+	assert_string_equal(hex, "00112233445566778899aabbccddeeff");
+	assert_int_equal(crypt_bidx_bytes("", b, &n), 0); /* a form without an ID number */
+	assert_int_equal(n, 0);
+	crypt_bidx_hex(b, 0, hex);
+	assert_string_equal(hex, "");
+	/* the old 64-digit form, a digit short or over, upper case, not hex */
+	assert_int_equal(crypt_bidx_bytes("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", b, &n),
+			 TS_EINVAL);
+	assert_int_equal(crypt_bidx_bytes("00112233445566778899aabbccddeef", b, &n), TS_EINVAL);
+	assert_int_equal(crypt_bidx_bytes("00112233445566778899aabbccddeeff0", b, &n), TS_EINVAL);
+	assert_int_equal(crypt_bidx_bytes("00112233445566778899AABBCCDDEEFF", b, &n), TS_EINVAL);
+	assert_int_equal(crypt_bidx_bytes("00112233445566778899aabbccddeefg", b, &n), TS_EINVAL);
 }
 
 static void test_tokens(void **state)
@@ -426,6 +478,8 @@ int main(void)
 		T(test_seal_random_nonce),
 		T(test_seal_respects_buffer_max),
 		T(test_blind_index),
+		T(test_blind_index_truncated),
+		cmocka_unit_test(test_bidx_bytes),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_sha256_known),
 		cmocka_unit_test(test_sms_code),

@@ -272,13 +272,15 @@ static void release(struct store_pg *q, PGconn *c)
 }
 
 /* Runs a parameterised statement. Format letters as in the SQLite backend:
- * t text (NULL → NULL), i int64, n int64 with 0 → NULL, b bytea (ptr, size_t).
+ * t text (NULL → NULL), i int64, n int64 with 0 → NULL, b bytea (ptr, size_t),
+ * k a blind index in its hex form, sent as its bytes (bytea).
  * Returns the result (caller PQclears) or NULL with err set. */
 static PGresult *run(PGconn *c, struct ts_error *err, const char *sql, const char *fmt, ...)
 {
 	const char *vals[PG_MAX_PARAMS];
 	int lens[PG_MAX_PARAMS], fmts[PG_MAX_PARAMS];
 	char nums[PG_MAX_PARAMS][24];
+	unsigned char keys[PG_MAX_PARAMS][CRYPT_BIDX_BYTES];
 	int n = 0;
 	va_list ap;
 	va_start(ap, fmt);
@@ -306,6 +308,18 @@ static PGresult *run(PGconn *c, struct ts_error *err, const char *sql, const cha
 			if (!vals[n])
 				vals[n] = "";
 			break;
+		case 'k': {
+			size_t len = 0;
+			if (crypt_bidx_bytes(va_arg(ap, const char *), keys[n], &len)) {
+				va_end(ap);
+				ts_error_set(err, TS_EINTERNAL, "internal", "数据库错误：盲索引格式不对");
+				return NULL;
+			}
+			vals[n] = (const char *)keys[n];
+			lens[n] = (int)len;
+			fmts[n] = 1;
+			break;
+		}
 		default:
 			va_end(ap);
 			ts_error_set(err, TS_EINTERNAL, "internal", "bad parameter format");
@@ -575,7 +589,7 @@ static int pg_applicant_ensure(struct store *s, const char *phone_bidx, const vo
 			  "WITH ins AS (INSERT INTO applicants(phone_bidx,phone_enc,created_at) VALUES($1,$2,$3::bigint)"
 			  " ON CONFLICT(phone_bidx) DO NOTHING RETURNING id)"
 			  " SELECT id FROM ins UNION ALL SELECT id FROM applicants WHERE phone_bidx=$1 LIMIT 1",
-			  "tbi", phone_bidx, sealed, len, now);
+			  "kbi", phone_bidx, sealed, len, now);
 	if (r && PQntuples(r) == 1)
 		*id_out = ival(r, 0, 0);
 	else if (r)
@@ -616,7 +630,7 @@ static int pg_code_create(struct store *s, const char *phone_bidx, const char *p
 	r = run(c, err,
 		"SELECT coalesce(max(created_at),0), count(*) FROM sms_codes WHERE phone_bidx=$1 AND purpose=$2"
 		" AND created_at>$3::bigint",
-		"tti", phone_bidx, purpose, now - 86400 * TS_US_PER_SEC);
+		"kti", phone_bidx, purpose, now - 86400 * TS_US_PER_SEC);
 	if (!r) {
 		rc = err->status;
 		goto out_rollback;
@@ -636,9 +650,9 @@ static int pg_code_create(struct store *s, const char *phone_bidx, const char *p
 	}
 	rc = EXEC(c, err,
 		  "INSERT INTO sms_codes(phone_bidx,purpose,code_hash,created_at,expires_at) VALUES($1,$2,$3,$4::bigint,$5::bigint)",
-		  "tttii", phone_bidx, purpose, code_hash, now, now + lim->ttl_us);
+		  "kttii", phone_bidx, purpose, code_hash, now, now + lim->ttl_us);
 	if (!rc)
-		rc = EXEC(c, err, "DELETE FROM sms_codes WHERE phone_bidx=$1 AND created_at<$2::bigint", "ti", phone_bidx,
+		rc = EXEC(c, err, "DELETE FROM sms_codes WHERE phone_bidx=$1 AND created_at<$2::bigint", "ki", phone_bidx,
 			  now - 2 * 86400 * TS_US_PER_SEC);
 	if (rc)
 		goto out_rollback;
@@ -662,7 +676,7 @@ static int consume_in_tx(PGconn *c, const char *phone_bidx, const char *purpose,
 	PGresult *r = run(c, err,
 			  "SELECT id, code_hash, tries FROM sms_codes WHERE phone_bidx=$1 AND purpose=$2 AND used=0"
 			  " AND expires_at>$3::bigint ORDER BY created_at DESC, id DESC LIMIT 1 FOR UPDATE",
-			  "tti", phone_bidx, purpose, now);
+			  "kti", phone_bidx, purpose, now);
 	if (!r)
 		return err->status;
 	if (PQntuples(r) == 0) {
@@ -721,7 +735,7 @@ static int pg_login_applicant(struct store *s, const struct store_login *l, cons
 			  "WITH ins AS (INSERT INTO applicants(phone_bidx,phone_enc,created_at) VALUES($1,$2,$3::bigint)"
 			  " ON CONFLICT(phone_bidx) DO NOTHING RETURNING id)"
 			  " SELECT id FROM ins UNION ALL SELECT id FROM applicants WHERE phone_bidx=$1 LIMIT 1",
-			  "tbi", l->phone_bidx, l->phone_sealed, l->phone_sealed_len, l->now);
+			  "kbi", l->phone_bidx, l->phone_sealed, l->phone_sealed_len, l->now);
 	if (!r || PQntuples(r) != 1)
 		rc = r ? ts_error_set(err, TS_EINTERNAL, "internal", "申报人记录创建失败") : err->status;
 	if (!rc)
@@ -928,7 +942,7 @@ static int pg_person_history(struct store *s, const char *id_bidx, const char *s
 	WITH_CONN(s, err);
 	PGresult *r = run(c, err,
 			  "SELECT grp,year,level,fields FROM applications WHERE id_bidx=$1 AND series=$2 AND active=1 AND id<>$3::bigint",
-			  "tti", id_bidx, series, exclude_id);
+			  "kti", id_bidx, series, exclude_id);
 	if (r) {
 		json_t *arr = json_array();
 		for (int i = 0; i < PQntuples(r); i++) {
@@ -983,7 +997,7 @@ static int pg_app_update(struct store *s, int64_t id, int64_t applicant, const c
 		goto out_rollback;
 	}
 	if (active) {
-		r = run(c, err, "SELECT 1 FROM applications WHERE grp=$1 AND id_bidx=$2 AND active=1 AND id<>$3::bigint", "tti",
+		r = run(c, err, "SELECT 1 FROM applications WHERE grp=$1 AND id_bidx=$2 AND active=1 AND id<>$3::bigint", "tki",
 			grp, id_bidx, id);
 		if (!r) {
 			rc = err->status;
@@ -998,7 +1012,7 @@ static int pg_app_update(struct store *s, int64_t id, int64_t applicant, const c
 	}
 	rc = EXEC(c, err,
 		  "UPDATE applications SET fields=$1, secret=$2, id_bidx=$3, union_code=$4, updated_at=$5::bigint WHERE id=$6::bigint",
-		  "tbttii", fields_json, secret, secret_len, id_bidx, union_code, now, id);
+		  "tbktii", fields_json, secret, secret_len, id_bidx, union_code, now, id);
 	if (!rc)
 		rc = add_event(c, id, now, actor, "edit", status, NULL, NULL, err);
 	if (rc)
@@ -1134,7 +1148,7 @@ static int batch_existing(PGconn *c, struct submit_job **jobs, size_t n, struct 
 			  " CROSS JOIN LATERAL ((SELECT id, 1 AS same FROM applications a"
 			  "   WHERE a.applicant=v.applicant AND a.grp=v.grp AND a.active=1 LIMIT 1)"
 			  "  UNION ALL (SELECT id, 0 FROM applications a"
-			  "   WHERE a.id_bidx=v.id_bidx AND a.grp=v.grp AND a.active=1 LIMIT 1) LIMIT 1) d",
+			  "   WHERE a.id_bidx=decode(v.id_bidx, 'hex') AND a.grp=v.grp AND a.active=1 LIMIT 1) LIMIT 1) d",
 			  "t", js);
 	free(js);
 	if (!r)
@@ -1194,7 +1208,8 @@ static int batch_insert(PGconn *c, struct submit_job **jobs, size_t n, const str
 		"INSERT INTO applications(program,category,rank,grp,series,year,level,applicant,phone_bidx,id_bidx,"
 		"union_code,status,active,fields,secret,receipt,submitted_at,updated_at)"
 		" SELECT v.program, v.category, v.rank, v.grp, v.series, v.year, v.level, v.applicant,"
-		"  (SELECT phone_bidx FROM applicants WHERE id=v.applicant), v.id_bidx, v.union_code, 'submitted', 1,"
+		"  (SELECT phone_bidx FROM applicants WHERE id=v.applicant), decode(v.id_bidx, 'hex'), v.union_code,"
+		"  'submitted', 1,"
 		"  v.fields, decode(v.secret, 'hex'), v.receipt, v.at, v.at"
 		" FROM ROWS FROM (json_to_recordset($1::json) AS (program text, category text, rank bigint,"
 		"  grp text, series text, year int, level text, applicant bigint, id_bidx text, union_code text,"
@@ -1922,7 +1937,7 @@ static int pg_objection_add(struct store *s, const struct store_objection *o, in
 	PGresult *r = run(c, err,
 			  "INSERT INTO objections(publicity,application,name,phone_bidx,phone_enc,text,created_at)"
 			  " VALUES($1::bigint,$2::bigint,$3,$4,$5,$6,$7::bigint) RETURNING id",
-			  "iittbti", o->publicity, o->application, o->name, o->phone_bidx, o->phone_sealed,
+			  "iitkbti", o->publicity, o->application, o->name, o->phone_bidx, o->phone_sealed,
 			  o->phone_sealed_len, o->text, o->now);
 	if (r)
 		*id = ival(r, 0, 0);

@@ -81,6 +81,29 @@ static const char *const pg_migrations[] = {
 	"CREATE UNIQUE INDEX applications_person_grp ON applications(id_bidx, grp) WHERE active = 1;"
 	"DROP INDEX applications_returned;"
 	"CREATE INDEX applications_returned ON applications(return_deadline) WHERE return_deadline IS NOT NULL;",
+	/* 3: blind indexes as their 16 bytes instead of 64 hex digits (as
+	 * SQLite's migration 6; see crypt_blind_index: the new index is the old
+	 * one's first half). A value that is not 64 hex digits (or ''
+	 * for an ID) becomes NULL and stops the migration (NOT NULL). Changing
+	 * a column's type rewrites its table and rebuilds the indexes on it, on
+	 * the new values; the unique ones must still hold. The checks keep the
+	 * old hex form out for good, the writer's JSON rows included. Every
+	 * node must run the new code: an older one would send text. */
+	"ALTER TABLE applicants ALTER COLUMN phone_bidx TYPE BYTEA USING decode(CASE WHEN phone_bidx ~ '^[0-9a-fA-F]{64}$'"
+	"  THEN substr(phone_bidx, 1, 32) END, 'hex'),"
+	"  ADD CONSTRAINT applicants_phone_bidx_len CHECK (octet_length(phone_bidx) = 16);"
+	"ALTER TABLE sms_codes ALTER COLUMN phone_bidx TYPE BYTEA USING decode(CASE WHEN phone_bidx ~ '^[0-9a-fA-F]{64}$'"
+	"  THEN substr(phone_bidx, 1, 32) END, 'hex'),"
+	"  ADD CONSTRAINT sms_codes_phone_bidx_len CHECK (octet_length(phone_bidx) = 16);"
+	"ALTER TABLE applications ALTER COLUMN phone_bidx TYPE BYTEA USING decode(CASE WHEN phone_bidx ~ '^[0-9a-fA-F]{64}$'"
+	"  THEN substr(phone_bidx, 1, 32) END, 'hex'),"
+	"  ALTER COLUMN id_bidx TYPE BYTEA USING decode(CASE WHEN id_bidx ~ '^([0-9a-fA-F]{64})?$'"
+	"  THEN substr(id_bidx, 1, 32) END, 'hex'),"
+	"  ADD CONSTRAINT applications_phone_bidx_len CHECK (octet_length(phone_bidx) = 16),"
+	"  ADD CONSTRAINT applications_id_bidx_len CHECK (octet_length(id_bidx) IN (0, 16));"
+	"ALTER TABLE objections ALTER COLUMN phone_bidx TYPE BYTEA USING decode(CASE WHEN phone_bidx ~ '^[0-9a-fA-F]{64}$'"
+	"  THEN substr(phone_bidx, 1, 32) END, 'hex'),"
+	"  ADD CONSTRAINT objections_phone_bidx_len CHECK (octet_length(phone_bidx) = 16);",
 };
 
 #endif

@@ -553,7 +553,7 @@ int sqr_objection_add(struct store *s, const struct store_objection *o, int64_t 
 	rc = sq_exec(db, err,
 		     "INSERT INTO objections(publicity,application,name,phone_bidx,phone_enc,text,created_at)"
 		     " VALUES(?,?,?,?,?,?,?)",
-		     "iittbti", o->publicity, o->application, o->name, o->phone_bidx, o->phone_sealed,
+		     "iitkbti", o->publicity, o->application, o->name, o->phone_bidx, o->phone_sealed,
 		     o->phone_sealed_len, o->text, o->now);
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(db);

@@ -26,7 +26,9 @@ struct store_sqlite *sq_of(struct store *s);
 int sq_fail(sqlite3 *db, int rc, struct ts_error *err);
 int sq_acquire(struct store_sqlite *q, sqlite3 **out, struct ts_error *err);
 void sq_release(struct store_sqlite *q, sqlite3 *db);
-/* Prepares and binds by a format: t text (NULL binds NULL), i int64, b blob (ptr, size_t). */
+/* Prepares and binds by a format: t text (NULL binds NULL), i int64, n int64
+ * (0 binds NULL), b blob (ptr, size_t), k blind index (its hex form, bound as
+ * its bytes). */
 int sq_prep(sqlite3 *db, sqlite3_stmt **st, struct ts_error *err, const char *sql, const char *fmt, ...);
 /* Returns a statement from sq_prep to the thread's cache (reset, unbound). */
 void sq_done(sqlite3_stmt *st);

@@ -7,12 +7,14 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/time.h"
+#include "crypt/crypt.h"
 #include "domain/ledger.h"
 #include "domain/rules.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/sq.h"
 #include "store/sqlite/walbuf.h"
 
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -97,12 +99,22 @@ void sq_release(struct store_sqlite *q, sqlite3 *db)
 /* ---- statements ---- */
 
 /* Binds by a format: t text (const char*, NULL binds NULL), i int64, n int64
- * with 0 bound as NULL, b blob (const void*, size_t). */
+ * with 0 bound as NULL, b blob (const void*, size_t), k a blind index in its
+ * hex form (const char*), bound as its bytes: SQLITE_MISMATCH if it is not
+ * one (see crypt_bidx_bytes). */
 static int vbind(sqlite3_stmt *st, const char *fmt, va_list ap)
 {
 	int rc = SQLITE_OK;
 	for (int i = 1; *fmt && rc == SQLITE_OK; fmt++, i++) {
 		switch (*fmt) {
+		case 'k': {
+			unsigned char key[CRYPT_BIDX_BYTES];
+			size_t n = 0;
+			if (crypt_bidx_bytes(va_arg(ap, const char *), key, &n))
+				return SQLITE_MISMATCH;
+			rc = sqlite3_bind_blob(st, i, key, (int)n, SQLITE_TRANSIENT);
+			break;
+		}
 		case 't': {
 			const char *v = va_arg(ap, const char *);
 			rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
@@ -232,6 +244,13 @@ void sq_done(sqlite3_stmt *st)
 	}
 }
 
+static int bind_fail(sqlite3 *db, int rc, struct ts_error *err)
+{
+	if (rc == SQLITE_MISMATCH)
+		return ts_error_set(err, TS_EINTERNAL, "internal", "数据库错误：盲索引格式不对");
+	return sq_fail(db, rc, err);
+}
+
 int sq_prep(sqlite3 *db, sqlite3_stmt **st, struct ts_error *err, const char *sql, const char *fmt, ...)
 {
 	int rc = cached_prepare(db, sql, st);
@@ -246,7 +265,7 @@ int sq_prep(sqlite3 *db, sqlite3_stmt **st, struct ts_error *err, const char *sq
 	if (rc != SQLITE_OK) {
 		sq_done(*st);
 		*st = NULL;
-		return sq_fail(db, rc, err);
+		return bind_fail(db, rc, err);
 	}
 	return 0;
 }
@@ -260,10 +279,13 @@ int sq_exec(sqlite3 *db, struct ts_error *err, const char *sql, const char *fmt,
 		return sq_fail(db, rc, err);
 	va_list ap;
 	va_start(ap, fmt);
-	rc = vbind(st, fmt, ap);
+	int b = vbind(st, fmt, ap);
 	va_end(ap);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
+	if (b != SQLITE_OK) {
+		sq_done(st);
+		return bind_fail(db, b, err);
+	}
+	rc = sqlite3_step(st);
 	int r = (rc != SQLITE_DONE && rc != SQLITE_ROW) ? sq_fail(db, rc, err) : 0;
 	sq_done(st);
 	return r;
@@ -299,18 +321,35 @@ const char *sq_text(sqlite3_stmt *st, int i)
 
 /* ---- open, migrate, close ---- */
 
-static int migrate(struct store_sqlite *q, sqlite3 *db, struct ts_error *err)
+/* ts_bidx_bytes(x) for migration 6: a blind index stored as 64 hex digits →
+ * its first 16 bytes; '' → an empty blob; a 16-byte blob (already
+ * converted) → itself. Anything else is an error, which rolls back the
+ * migration rather than storing a key no look-up would find. */
+static void sql_bidx_bytes(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sq_prep(db, &st, err, "PRAGMA user_version", "");
-	if (rc)
-		return rc;
-	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	sq_done(st);
-	int target = (int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]));
-	if (version > target)
-		return ts_error_set(err, TS_EINVAL, "schema_newer",
-				    "数据库结构版本 %d 比本程序支持的 %d 新，请升级 tisheng", version, target);
+	(void)argc;
+	sqlite3_value *v = argv[0];
+	if (sqlite3_value_type(v) == SQLITE_BLOB && sqlite3_value_bytes(v) == CRYPT_BIDX_BYTES) {
+		sqlite3_result_value(ctx, v);
+		return;
+	}
+	const char *t = sqlite3_value_type(v) == SQLITE_TEXT ? (const char *)sqlite3_value_text(v) : NULL;
+	size_t n = t ? (size_t)sqlite3_value_bytes(v) : 0, got = 0;
+	unsigned char mac[2 * CRYPT_BIDX_BYTES];
+	if (t && n == 0)
+		sqlite3_result_zeroblob(ctx, 0);
+	else if (t && n == 2 * sizeof(mac) && sodium_hex2bin(mac, sizeof(mac), t, n, NULL, &got, NULL) == 0 &&
+		 got == sizeof(mac))
+		sqlite3_result_blob(ctx, mac, CRYPT_BIDX_BYTES, SQLITE_TRANSIENT);
+	else
+		sqlite3_result_error(ctx, "ts_bidx_bytes: not a blind index of 64 hex digits", -1);
+}
+
+/* Runs migrations version .. target - 1, each in its own transaction with its
+ * PRAGMA user_version: 0, or the first failure (that migration rolled back). */
+static int migrate_to(sqlite3 *db, int version, int target, struct ts_error *err)
+{
+	int rc;
 	while (version < target) {
 		if ((rc = sq_begin(db, err)))
 			return rc;
@@ -328,8 +367,35 @@ static int migrate(struct store_sqlite *q, sqlite3 *db, struct ts_error *err)
 			return rc;
 		version++;
 	}
-	q->version = version;
 	return 0;
+}
+
+static int migrate(struct store_sqlite *q, sqlite3 *db, struct ts_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sq_prep(db, &st, err, "PRAGMA user_version", "");
+	if (rc)
+		return rc;
+	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sq_done(st);
+	int target = (int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]));
+	if (version > target)
+		return ts_error_set(err, TS_EINVAL, "schema_newer",
+				    "数据库结构版本 %d 比本程序支持的 %d 新，请升级 tisheng", version, target);
+	if (version == target) {
+		q->version = version;
+		return 0;
+	}
+	int r = sqlite3_create_function_v2(db, "ts_bidx_bytes", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+					   sql_bidx_bytes, NULL, NULL, NULL);
+	if (r != SQLITE_OK)
+		return sq_fail(db, r, err);
+	rc = migrate_to(db, version, target, err);
+	/* not left on a connection that goes on to serve requests */
+	(void)sqlite3_create_function_v2(db, "ts_bidx_bytes", 1, SQLITE_UTF8, NULL, NULL, NULL, NULL, NULL);
+	if (!rc)
+		q->version = target;
+	return rc;
 }
 
 static void sq_close(struct store *s)
@@ -545,8 +611,8 @@ static int sq_applicant_ensure(struct store *s, const char *phone_bidx, const vo
 	rc = sq_exec(db, err,
 		    "INSERT INTO applicants(phone_bidx,phone_enc,created_at) VALUES(?,?,?)"
 		    " ON CONFLICT(phone_bidx) DO NOTHING",
-		    "tbi", phone_bidx, sealed, len, now);
-	if (!rc && !(rc = sq_prep(db, &st, err, "SELECT id FROM applicants WHERE phone_bidx=?", "t", phone_bidx))) {
+		    "kbi", phone_bidx, sealed, len, now);
+	if (!rc && !(rc = sq_prep(db, &st, err, "SELECT id FROM applicants WHERE phone_bidx=?", "k", phone_bidx))) {
 		int r = sqlite3_step(st);
 		if (r == SQLITE_ROW)
 			*id_out = sqlite3_column_int64(st, 0);
@@ -600,7 +666,7 @@ static int sq_code_create(struct store *s, const char *phone_bidx, const char *p
 	rc = sq_prep(db, &st, err,
 		  "SELECT coalesce(max(created_at),0), count(*) FROM sms_codes"
 		  " WHERE phone_bidx=? AND purpose=? AND created_at>?",
-		  "tti", phone_bidx, purpose, day_ago);
+		  "kti", phone_bidx, purpose, day_ago);
 	if (rc)
 		goto out_rollback;
 	int r = sqlite3_step(st);
@@ -624,9 +690,9 @@ static int sq_code_create(struct store *s, const char *phone_bidx, const char *p
 	}
 	rc = sq_exec(db, err,
 		    "INSERT INTO sms_codes(phone_bidx,purpose,code_hash,created_at,expires_at) VALUES(?,?,?,?,?)",
-		    "tttii", phone_bidx, purpose, code_hash, now, now + lim->ttl_us);
+		    "kttii", phone_bidx, purpose, code_hash, now, now + lim->ttl_us);
 	if (!rc)
-		rc = sq_exec(db, err, "DELETE FROM sms_codes WHERE phone_bidx=? AND created_at<?", "ti", phone_bidx,
+		rc = sq_exec(db, err, "DELETE FROM sms_codes WHERE phone_bidx=? AND created_at<?", "ki", phone_bidx,
 			    now - 2 * 86400 * TS_US_PER_SEC);
 	if (rc)
 		goto out_rollback;
@@ -649,7 +715,7 @@ static int consume_in_tx(sqlite3 *db, const char *phone_bidx, const char *purpos
 	int rc = sq_prep(db, &st, err,
 			 "SELECT id, code_hash, tries FROM sms_codes WHERE phone_bidx=? AND purpose=? AND used=0"
 			 " AND expires_at>? ORDER BY created_at DESC, id DESC LIMIT 1",
-			 "tti", phone_bidx, purpose, now);
+			 "kti", phone_bidx, purpose, now);
 	if (rc)
 		return rc;
 	int r = sqlite3_step(st);
@@ -718,8 +784,8 @@ static int sq_login_applicant(struct store *s, const struct store_login *l, cons
 		goto out_rollback;
 	rc = sq_exec(db, err,
 		     "INSERT INTO applicants(phone_bidx,phone_enc,created_at) VALUES(?,?,?) ON CONFLICT(phone_bidx) DO NOTHING",
-		     "tbi", l->phone_bidx, l->phone_sealed, l->phone_sealed_len, l->now);
-	if (!rc && !(rc = sq_prep(db, &st, err, "SELECT id FROM applicants WHERE phone_bidx=?", "t", l->phone_bidx))) {
+		     "kbi", l->phone_bidx, l->phone_sealed, l->phone_sealed_len, l->now);
+	if (!rc && !(rc = sq_prep(db, &st, err, "SELECT id FROM applicants WHERE phone_bidx=?", "k", l->phone_bidx))) {
 		int r = sqlite3_step(st);
 		if (r == SQLITE_ROW)
 			*applicant = sqlite3_column_int64(st, 0);
@@ -960,8 +1026,11 @@ static int persons_load(struct store_sqlite *q, struct ts_error *err)
 	if (!p->loaded && !(rc = sq_acquire(q, &db, err))) {
 		rc = sq_prep(db, &st, err, "SELECT id_bidx, series FROM applications", "");
 		int r = SQLITE_DONE;
-		while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW)
-			store_persons_add_locked(p, sq_text(st, 0), sq_text(st, 1));
+		while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+			char id_bidx[CRYPT_HEX_BYTES]; /* in the form look-ups ask with */
+			crypt_bidx_hex(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), id_bidx);
+			store_persons_add_locked(p, id_bidx, sq_text(st, 1));
+		}
 		if (!rc && r != SQLITE_DONE)
 			rc = sq_fail(db, r, err);
 		sq_done(st);
@@ -993,7 +1062,7 @@ static int sq_person_history(struct store *s, const char *id_bidx, const char *s
 		return rc;
 	if ((rc = sq_prep(db, &st, err,
 		       "SELECT grp,year,level,fields FROM applications WHERE id_bidx=? AND series=? AND active=1 AND id<>?",
-		       "tti", id_bidx, series, exclude_id))) {
+		       "kti", id_bidx, series, exclude_id))) {
 		sq_release(q, db);
 		return rc;
 	}
@@ -1065,7 +1134,7 @@ static int sq_app_update(struct store *s, int64_t id, int64_t applicant, const c
 	}
 	if (active) {
 		rc = sq_prep(db, &st, err, "SELECT 1 FROM applications WHERE grp=? AND id_bidx=? AND active=1 AND id<>?",
-			  "tti", grp, id_bidx, id);
+			  "tki", grp, id_bidx, id);
 		if (rc)
 			goto out_rollback;
 		r = sqlite3_step(st);
@@ -1077,7 +1146,7 @@ static int sq_app_update(struct store *s, int64_t id, int64_t applicant, const c
 	}
 	rc = sq_exec(db, err,
 		    "UPDATE applications SET fields=?, secret=?, id_bidx=?, union_code=?, updated_at=? WHERE id=?",
-		    "tbttii", fields_json, secret, secret_len, id_bidx, union_code, now, id);
+		    "tbktii", fields_json, secret, secret_len, id_bidx, union_code, now, id);
 	if (!rc)
 		rc = sq_add_event(db, id, now, actor, "edit", status, NULL, NULL, err);
 	if (rc)
@@ -1202,7 +1271,7 @@ static int submit_one(sqlite3 *db, struct submit_job *j, struct batch_cat *c, ch
 		      /* two index look-ups (one per partial unique index), not a scan of the group */
 		      "SELECT id, 1 FROM applications WHERE grp=?1 AND applicant=?2 AND active=1"
 		      " UNION ALL SELECT id, 0 FROM applications WHERE grp=?1 AND id_bidx=?3 AND active=1 LIMIT 1",
-		      "tit", j->group, j->applicant, j->id_bidx);
+		      "tik", j->group, j->applicant, j->id_bidx);
 	if (rc)
 		return rc;
 	int r = sqlite3_step(st);
@@ -1237,7 +1306,7 @@ static int submit_one(sqlite3 *db, struct submit_job *j, struct batch_cat *c, ch
 		    "id_bidx,union_code,status,active,fields,secret,receipt,submitted_at,updated_at)"
 		    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,(SELECT phone_bidx FROM applicants WHERE id=?8),?9,?10,"
 		    "'submitted',1,?11,?12,?13,?14,?15)",
-		    "ttittiti" "tttbtii", j->program, j->category, rank, j->group, j->series, (int64_t)j->year,
+		    "ttittiti" "kttbtii", j->program, j->category, rank, j->group, j->series, (int64_t)j->year,
 		    j->level, j->applicant, j->id_bidx, j->union_code, j->fields_json, j->secret,
 		    j->secret_len, hash, at, at);
 	if (rc)
@@ -1702,6 +1771,7 @@ int store_sqlite_open(const char *path, struct store **out, struct ts_error *err
 	if (!rc)
 		rc = migrate(q, db, err);
 	if (rc) {
+		sq_cache_flush(); /* the migration's statements: with them the close would fail */
 		if (db)
 			sqlite3_close(db);
 		sq_close(&q->base);
