@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "api/body.h"
+#include "core/buf.h"
 #include "core/error.h"
 
 #include <jansson.h>
