@@ -101,8 +101,11 @@ void sq_release(struct store_sqlite *q, sqlite3 *db)
 /* Binds by a format: t text (const char*, NULL binds NULL), i int64, n int64
  * with 0 bound as NULL, b blob (const void*, size_t), k a blind index in its
  * hex form (const char*), bound as its bytes: SQLITE_MISMATCH if it is not
- * one (see crypt_bidx_bytes). */
-static int vbind(sqlite3_stmt *st, const char *fmt, va_list ap)
+ * one (see crypt_bidx_bytes). `keep` is how text and blobs are bound:
+ * SQLITE_STATIC when the statement is stepped and reset before the caller's
+ * arguments can go (sq_exec: no copy of the writer's 1 KB rows), else
+ * SQLITE_TRANSIENT. */
+static int vbind(sqlite3_stmt *st, sqlite3_destructor_type keep, const char *fmt, va_list ap)
 {
 	int rc = SQLITE_OK;
 	for (int i = 1; *fmt && rc == SQLITE_OK; fmt++, i++) {
@@ -117,7 +120,7 @@ static int vbind(sqlite3_stmt *st, const char *fmt, va_list ap)
 		}
 		case 't': {
 			const char *v = va_arg(ap, const char *);
-			rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+			rc = v ? sqlite3_bind_text(st, i, v, -1, keep) : sqlite3_bind_null(st, i);
 			break;
 		}
 		case 'i':
@@ -131,7 +134,7 @@ static int vbind(sqlite3_stmt *st, const char *fmt, va_list ap)
 		case 'b': {
 			const void *p = va_arg(ap, const void *);
 			size_t n = va_arg(ap, size_t);
-			rc = sqlite3_bind_blob64(st, i, p ? p : "", n, SQLITE_TRANSIENT);
+			rc = sqlite3_bind_blob64(st, i, p ? p : "", n, keep);
 			break;
 		}
 		default:
@@ -199,11 +202,20 @@ void sq_cache_flush(void)
 	cache_destroy(c);
 }
 
+/* The connection, the length and the text's first and last 32 bytes: a
+ * statement is looked up several times per submission, and hashing all of
+ * its text (200–400 bytes) cost more than the look-up; texts alike there
+ * share a bucket and strcmp tells them apart. */
 static size_t cache_hash(sqlite3 *db, const char *sql)
 {
-	uint64_t h = (uint64_t)(uintptr_t)db * 0x9E3779B97F4A7C15ULL;
-	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
+	size_t n = strlen(sql);
+	uint64_t h = ((uint64_t)(uintptr_t)db ^ n) * 0x9E3779B97F4A7C15ULL;
+	const unsigned char *p = (const unsigned char *)sql;
+	size_t head = n < 32 ? n : 32, tail = n - head < 32 ? n - head : 32;
+	for (size_t i = 0; i < head; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	for (size_t i = n - tail; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
 	return (size_t)(h % CACHE_BUCKETS);
 }
 
@@ -260,7 +272,7 @@ int sq_prep(sqlite3 *db, sqlite3_stmt **st, struct ts_error *err, const char *sq
 	}
 	va_list ap;
 	va_start(ap, fmt);
-	rc = vbind(*st, fmt, ap);
+	rc = vbind(*st, SQLITE_TRANSIENT, fmt, ap);
 	va_end(ap);
 	if (rc != SQLITE_OK) {
 		sq_done(*st);
@@ -279,7 +291,7 @@ int sq_exec(sqlite3 *db, struct ts_error *err, const char *sql, const char *fmt,
 		return sq_fail(db, rc, err);
 	va_list ap;
 	va_start(ap, fmt);
-	int b = vbind(st, fmt, ap);
+	int b = vbind(st, SQLITE_STATIC, fmt, ap); /* stepped and reset below, before returning */
 	va_end(ap);
 	if (b != SQLITE_OK) {
 		sq_done(st);
