@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +88,46 @@ void crypt_keys_wipe(struct crypt_keys *keys)
 	sodium_memzero(keys, sizeof(*keys));
 }
 
+/* XChaCha20-Poly1305 nonces need only be unique under a key; 192 bits leave
+ * room for a random 128-bit prefix per thread, drawn once from the OS, and a
+ * 64-bit counter after it (two threads, or two runs, share a prefix with
+ * probability ≈ 2^-128 per pair). Drawing all 24 bytes per seal was one
+ * getrandom system call per submission. A forked child starts a new prefix
+ * (pthread_atfork), so it never repeats its parent's nonces. */
+struct nonce_state {
+	unsigned char prefix[16];
+	uint64_t next;
+	bool ready;
+};
+
+static _Thread_local struct nonce_state nonce_state;
+static pthread_once_t nonce_once = PTHREAD_ONCE_INIT;
+
+static void nonce_after_fork(void)
+{
+	nonce_state.ready = false;
+}
+
+static void nonce_init_once(void)
+{
+	pthread_atfork(NULL, NULL, nonce_after_fork);
+}
+
+static void next_nonce(unsigned char out[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES])
+{
+	_Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == 24, "XChaCha20 nonces are 24 bytes");
+	pthread_once(&nonce_once, nonce_init_once);
+	struct nonce_state *ns = &nonce_state;
+	if (!ns->ready) {
+		randombytes_buf(ns->prefix, sizeof(ns->prefix));
+		ns->next = 0;
+		ns->ready = true;
+	}
+	uint64_t c = ns->next++;
+	memcpy(out, ns->prefix, sizeof(ns->prefix));
+	memcpy(out + sizeof(ns->prefix), &c, sizeof(c));
+}
+
 int crypt_seal(const struct crypt_keys *k, const char *ad, const void *plain, size_t n,
 	       struct ts_buf *out)
 {
@@ -93,7 +136,7 @@ int crypt_seal(const struct crypt_keys *k, const char *ad, const void *plain, si
 	unsigned char *p = malloc(total);
 	if (!p)
 		return TS_EINTERNAL;
-	randombytes_buf(p, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	next_nonce(p);
 	unsigned long long clen = 0;
 	crypto_aead_xchacha20poly1305_ietf_encrypt(p + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen,
 						   plain, n, (const unsigned char *)ad, strlen(ad), NULL,

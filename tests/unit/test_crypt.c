@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -118,6 +120,62 @@ static void test_seal_open_round_trip(void **state)
 	assert_int_equal(opened.len, 0);
 	ts_buf_free(&sealed);
 	ts_buf_free(&opened);
+}
+
+/* The nonce (first NONCE bytes) of one seal. */
+static void seal_nonce(const struct crypt_keys *k, unsigned char out[NONCE])
+{
+	struct ts_buf b;
+	ts_buf_init(&b, 0);
+	assert_int_equal(crypt_seal(k, "x", "same", 4, &b), 0);
+	memcpy(out, b.ptr, NONCE);
+	ts_buf_free(&b);
+}
+
+static void *seal_in_thread(void *arg)
+{
+	struct fx *fx = ((void **)arg)[0];
+	seal_nonce(&fx->k, ((void **)arg)[1]);
+	return NULL;
+}
+
+/* A nonce never repeats under the key: not in one thread, not between
+ * threads, not between a process and its forked child. */
+static void test_seal_nonces_unique(void **state)
+{
+	struct fx *fx = *state;
+	enum { N = 2000 };
+	unsigned char (*seen)[NONCE] = calloc(N + 2, NONCE);
+	assert_non_null(seen);
+	for (int i = 0; i < N; i++)
+		seal_nonce(&fx->k, seen[i]);
+	pthread_t t;
+	void *arg[2] = {fx, seen[N]};
+	assert_int_equal(pthread_create(&t, NULL, seal_in_thread, arg), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	int pipefd[2];
+	assert_int_equal(pipe(pipefd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		unsigned char c[NONCE];
+		seal_nonce(&fx->k, c);
+		_exit(write(pipefd[1], c, NONCE) == NONCE ? 0 : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(read(pipefd[0], seen[N + 1], NONCE), NONCE);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	unsigned char parent_next[NONCE];
+	seal_nonce(&fx->k, parent_next); /* what the child would have repeated without its new prefix */
+	assert_memory_not_equal(parent_next, seen[N + 1], NONCE);
+	for (int i = 0; i < N + 2; i++)
+		for (int j = i + 1; j < N + 2; j++)
+			if (memcmp(seen[i], seen[j], NONCE) == 0)
+				fail_msg("nonce %d repeats nonce %d", j, i);
+	free(seen);
 }
 
 static void test_seal_appends(void **state)
@@ -473,6 +531,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_seal_open_round_trip),
+		T(test_seal_nonces_unique),
 		T(test_seal_appends),
 		T(test_open_rejects_tampering),
 		T(test_seal_random_nonce),
