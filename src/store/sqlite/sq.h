@@ -6,7 +6,6 @@
 
 #include "store/store_impl.h"
 
-#define POOL_MAX 64
 /* WAL pages at which the writer checkpoints, after answering its batch. */
 #define SQ_CHECKPOINT_PAGES 10000
 
@@ -14,8 +13,8 @@ struct store_sqlite {
 	struct store base;
 	char *path;
 	pthread_mutex_t mu;
-	sqlite3 *free_conns[POOL_MAX];
-	int nfree;
+	sqlite3 **free_conns; /* every connection not in use: none is closed before the store */
+	int nfree, cap;
 	sqlite3 *writer_db;
 	int writer_wal_frames; /* the WAL's size after the writer's last commit (its WAL hook) */
 	int version;

@@ -86,14 +86,28 @@ void sq_release(struct store_sqlite *q, sqlite3 *db)
 {
 	if (!db)
 		return;
+	/* kept however many there are (as many as threads ever used the store
+	 * at once): threads that used it may hold its statements in their caches */
 	pthread_mutex_lock(&q->mu);
-	if (q->nfree < POOL_MAX) {
-		q->free_conns[q->nfree++] = db;
-		db = NULL;
+	if (q->nfree == q->cap) {
+		q->cap = q->cap ? q->cap * 2 : 16;
+		q->free_conns = ts_realloc(q->free_conns, (size_t)q->cap * sizeof(*q->free_conns));
 	}
+	q->free_conns[q->nfree++] = db;
 	pthread_mutex_unlock(&q->mu);
-	if (db)
-		sqlite3_close(db);
+}
+
+/* Closes a connection at the store's close, when no other thread uses the
+ * store: the statements the ended threads' caches left on it (see below) are
+ * finalised first, as with them the close would fail. */
+static void conn_close_final(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	while ((st = sqlite3_next_stmt(db, NULL)) != NULL)
+		sqlite3_finalize(st);
+	int rc = sqlite3_close(db);
+	if (rc != SQLITE_OK)
+		ts_log_warn("store.close", "SQLite connection not closed: %s", sqlite3_errstr(rc));
 }
 
 /* ---- statements ---- */
@@ -150,10 +164,16 @@ static int vbind(sqlite3_stmt *st, sqlite3_destructor_type keep, const char *fmt
  * statements it prepared, by connection and SQL text, and reuses them
  * (sq_done resets them instead of finalising). A connection is used by one
  * thread at a time, so a cached statement never runs in two threads at once.
- * Each thread's cache is finalised when the thread ends (a pthread key
- * destructor), and the closing thread's cache by sq_cache_flush(), before
- * the connections are closed. Connections are never closed while the store
- * is open, so a cached (db, statement) pair never outlives its connection. */
+ * When a thread ends, its cache is freed but its statements are left on
+ * their connections (a pthread key destructor): by then another thread may
+ * be using such a connection, and SQLite's connections here are not to be
+ * touched by two threads at once (NOMUTEX; libmicrohttpd's threads end while
+ * the writer and the background threads still run, and finalising there
+ * corrupted a connection's statement list, seen as a double free under
+ * ASan). The store's close finalises what is left, when nothing else runs;
+ * the closing thread's own cache goes by sq_cache_flush(). Connections are
+ * never closed while the store is open, so a cached (db, statement) pair
+ * never outlives its connection. */
 
 #define CACHE_BUCKETS 256
 
@@ -171,16 +191,18 @@ struct stmt_cache {
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
-static void cache_destroy(void *p)
+/* Frees a cache; `finalize`: its statements too (only by the thread that
+ * may use their connections: see above). */
+static void cache_free(struct stmt_cache *c, bool finalize)
 {
-	struct stmt_cache *c = p;
 	if (!c)
 		return;
 	for (size_t i = 0; i < CACHE_BUCKETS; i++) {
 		struct cached_stmt *e = c->bucket[i];
 		while (e) {
 			struct cached_stmt *next = e->next;
-			sqlite3_finalize(e->st);
+			if (finalize)
+				sqlite3_finalize(e->st);
 			free(e->sql);
 			free(e);
 			e = next;
@@ -189,9 +211,14 @@ static void cache_destroy(void *p)
 	free(c);
 }
 
+static void cache_thread_end(void *p)
+{
+	cache_free(p, false);
+}
+
 static void cache_key_init(void)
 {
-	pthread_key_create(&cache_key, cache_destroy);
+	pthread_key_create(&cache_key, cache_thread_end);
 }
 
 void sq_cache_flush(void)
@@ -199,7 +226,7 @@ void sq_cache_flush(void)
 	pthread_once(&cache_once, cache_key_init);
 	struct stmt_cache *c = pthread_getspecific(cache_key);
 	pthread_setspecific(cache_key, NULL);
-	cache_destroy(c);
+	cache_free(c, true);
 }
 
 /* The connection, the length and the text's first and last 32 bytes: a
@@ -415,9 +442,10 @@ static void sq_close(struct store *s)
 	struct store_sqlite *q = sq_of(s);
 	sq_cache_flush();
 	for (int i = 0; i < q->nfree; i++)
-		sqlite3_close(q->free_conns[i]);
+		conn_close_final(q->free_conns[i]);
+	free(q->free_conns);
 	if (q->writer_db)
-		sqlite3_close(q->writer_db);
+		conn_close_final(q->writer_db);
 	pthread_mutex_destroy(&q->mu);
 	free(q->path);
 	free(q);
