@@ -3,7 +3,7 @@
 # with sudo). Usage: scripts/deps.sh [build|test]
 set -euo pipefail
 what=${1:-build}
-pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libyajl-dev libsqlite3-dev sqlite3 libsodium-dev
+pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libyajl-dev libglib2.0-dev libsqlite3-dev sqlite3 libsodium-dev
       libcurl4-openssl-dev libcairo2-dev libpango1.0-dev fonts-noto-cjk libcmocka-dev libxlsxwriter-dev liboath-dev libpq-dev zlib1g-dev
       poppler-utils)
 if [ "$what" = test ]; then
