@@ -5,6 +5,7 @@
 #include "core/mem.h"
 
 #include <glib.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,24 +284,14 @@ static void yajl_free_fn(void *ctx, void *ptr)
 
 static yajl_alloc_funcs allocs = {yajl_malloc_fn, yajl_realloc_fn, yajl_free_fn, NULL};
 
+/* The code unit of a \u escape's four hex digits at s (n bytes left). */
 static bool hex4(const char *s, size_t n, unsigned *out)
 {
-	if (n < 4)
+	unsigned char b[2];
+	size_t got = 0;
+	if (n < 4 || sodium_hex2bin(b, sizeof(b), s, 4, NULL, &got, NULL) != 0 || got != 2)
 		return false;
-	unsigned v = 0;
-	for (int i = 0; i < 4; i++) {
-		char c = s[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
-			return false;
-	}
-	*out = v;
+	*out = (unsigned)b[0] << 8 | b[1];
 	return true;
 }
 

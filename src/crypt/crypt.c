@@ -203,28 +203,14 @@ void crypt_blind_index(const struct crypt_keys *k, const char *domain, const cha
 	hmac_hex(k->bidx, domain, value, NULL, CRYPT_BIDX_BYTES, out);
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int crypt_bidx_bytes(const char *hex, unsigned char out[CRYPT_BIDX_BYTES], size_t *n)
 {
 	size_t len = strnlen(hex, 2 * CRYPT_BIDX_BYTES + 1);
-	if (len != 0 && len != 2 * CRYPT_BIDX_BYTES)
+	/* lowercase only: the one form crypt_blind_index writes */
+	if ((len != 0 && len != 2 * CRYPT_BIDX_BYTES) || strspn(hex, "0123456789abcdef") != len)
 		return TS_EINVAL;
-	for (size_t i = 0; i < len / 2; i++) {
-		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return TS_EINVAL;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	*n = len / 2;
-	return 0;
+	*n = 0;
+	return len == 0 || sodium_hex2bin(out, CRYPT_BIDX_BYTES, hex, len, NULL, n, NULL) == 0 ? 0 : TS_EINVAL;
 }
 
 void crypt_bidx_hex(const void *bytes, size_t n, char out[CRYPT_HEX_BYTES])
