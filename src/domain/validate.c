@@ -101,9 +101,8 @@ static bool all_digits(const char *s, size_t min, size_t max)
 	return true;
 }
 
-/* The result of checking one string value: `v` itself when it is kept
- * unchanged, `alias` when it points at text that outlives the check (the
- * spec's), or a copy into `scratch`'s room. NULL: refused, error added. */
+/* v itself when it is an option, the option an alias names (the spec's
+ * text), or NULL: refused, error added. */
 static const char *check_select(const struct field_def *f, const char *v, json_t *errors)
 {
 	size_t i;
@@ -244,22 +243,12 @@ static bool check_field(const struct field_def *f, const struct form_value *raw,
 	if (r) {
 		struct form_value *o = form_values_add(out, f->key);
 		o->kind = FORM_STRING;
-		if (r == s) { /* borrowed from the input, as the input is */
-			o->str = s;
-			o->len = raw->len;
-		} else if (r == trimmed) {
-			o->str = trimmed;
-			o->len = b - a;
-			o->owned = true;
-			trimmed = NULL;
-		} else if (r == norm) {
-			o->str = ts_strdup(norm);
-			o->len = strlen(norm);
-			o->owned = true;
-		} else { /* a select alias: the spec's text */
-			o->str = r;
-			o->len = strlen(r);
-		}
+		o->owned = r == trimmed || r == norm;
+		if (r == trimmed)
+			trimmed = NULL; /* now the list's */
+		/* else the input's text or a select alias (the spec's): both outlive out */
+		o->str = r == norm ? ts_strdup(norm) : r;
+		o->len = strlen(o->str);
 	}
 	free(trimmed);
 	return r != NULL;
