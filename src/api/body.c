@@ -400,9 +400,9 @@ int submit_body_parse(const char *body, size_t n, struct submit_body *out, char 
 	}
 	yajl_free(h);
 	/* yajl leaves the start of an unfinished token after the root value
-	 * (a lone '"') unreported: only whitespace may follow it */
+	 * (a lone '"') unreported: only JSON whitespace may follow it */
 	for (size_t i = p.root_end; st == yajl_status_ok && p.root_end && i < n; i++)
-		if (!strchr(" \t\n\r", body[i]) || body[i] == '\0') {
+		if (body[i] != ' ' && body[i] != '\t' && body[i] != '\n' && body[i] != '\r') {
 			st = yajl_status_error;
 			at = i;
 		}
@@ -425,6 +425,13 @@ void json_out_init(struct json_out *o)
 	o->g = yajl_gen_alloc(&allocs);
 }
 
+/* Notes a failed yajl_gen call: json_out_finish reports it. */
+static void gen(struct json_out *o, yajl_gen_status st)
+{
+	if (st != yajl_gen_status_ok)
+		o->failed = true;
+}
+
 void json_out_text(struct json_out *o, const char *s)
 {
 	json_out_str(o, s, strlen(s));
@@ -432,20 +439,29 @@ void json_out_text(struct json_out *o, const char *s)
 
 void json_out_str(struct json_out *o, const char *s, size_t n)
 {
-	if (yajl_gen_string(o->g, (const unsigned char *)s, n) != yajl_gen_status_ok)
-		o->failed = true;
+	gen(o, yajl_gen_string(o->g, (const unsigned char *)s, n));
 }
 
 void json_out_int(struct json_out *o, long long v)
 {
-	if (yajl_gen_integer(o->g, v) != yajl_gen_status_ok)
-		o->failed = true;
+	gen(o, yajl_gen_integer(o->g, v));
 }
 
 void json_out_map(struct json_out *o, bool open)
 {
-	if ((open ? yajl_gen_map_open(o->g) : yajl_gen_map_close(o->g)) != yajl_gen_status_ok)
-		o->failed = true;
+	gen(o, open ? yajl_gen_map_open(o->g) : yajl_gen_map_close(o->g));
+}
+
+void json_out_kv(struct json_out *o, const char *key, const char *value)
+{
+	json_out_text(o, key);
+	json_out_text(o, value);
+}
+
+void json_out_kv_int(struct json_out *o, const char *key, long long value)
+{
+	json_out_text(o, key);
+	json_out_int(o, value);
 }
 
 int json_out_finish(struct json_out *o, char **text, size_t *len)

@@ -46,6 +46,9 @@ void json_out_text(struct json_out *o, const char *s);
 void json_out_str(struct json_out *o, const char *s, size_t n);
 void json_out_int(struct json_out *o, long long v);
 void json_out_map(struct json_out *o, bool open); /* { or } */
+/* A member: key and string value, key and integer value. */
+void json_out_kv(struct json_out *o, const char *key, const char *value);
+void json_out_kv_int(struct json_out *o, const char *key, long long value);
 /* Ends the text: 0 with *text (a copy, yours to free) and *len, or
  * TS_EINTERNAL with *text NULL. */
 int json_out_finish(struct json_out *o, char **text, size_t *len) __attribute__((warn_unused_result));
