@@ -228,22 +228,14 @@ static void submit_resume(struct http_request *req, void *arg)
 	struct json_out o;
 	json_out_init(&o);
 	json_out_map(&o, true);
-	json_out_text(&o, "id");
-	json_out_int(&o, j->id);
-	json_out_text(&o, "program");
-	json_out_text(&o, j->program);
-	json_out_text(&o, "category");
-	json_out_text(&o, j->category);
-	json_out_text(&o, "rank");
-	json_out_int(&o, j->rank);
-	json_out_text(&o, "quota");
-	json_out_text(&o, quota_standing(s->cat->cap, j->running_at_or_ahead));
-	json_out_text(&o, "status");
-	json_out_text(&o, "submitted");
-	json_out_text(&o, "receipt");
-	json_out_text(&o, j->receipt);
-	json_out_text(&o, "submitted_at");
-	json_out_text(&o, at);
+	json_out_kv_int(&o, "id", j->id);
+	json_out_kv(&o, "program", j->program);
+	json_out_kv(&o, "category", j->category);
+	json_out_kv_int(&o, "rank", j->rank);
+	json_out_kv(&o, "quota", quota_standing(s->cat->cap, j->running_at_or_ahead));
+	json_out_kv(&o, "status", "submitted");
+	json_out_kv(&o, "receipt", j->receipt);
+	json_out_kv(&o, "submitted_at", at);
 	json_out_map(&o, false);
 	char *text;
 	size_t n;
@@ -273,9 +265,7 @@ void api_app_submit(struct http_request *req, void *arg)
 		return;
 	}
 	if (body.unknown_key) {
-		snprintf(msg, sizeof(msg), "未知字段 \"%.60s\"", body.unknown_key);
-		api_reply_invalid(req, msg,
-				  json_pack("[{s:s,s:s}]", "name", body.unknown_key, "message", "未知字段"));
+		api_reply_unknown_key(req, body.unknown_key);
 		goto out;
 	}
 	const char *program = body.program, *category = body.category;
@@ -518,20 +508,20 @@ void api_app_update(struct http_request *req, void *arg)
 		json_decref(body);
 		return;
 	}
-	const json_t *fields = json_object_get(body, "fields");
-	if (!json_is_object(fields)) {
+	struct form_values in, norm; /* in borrows from body */
+	form_values_init(&in);
+	form_values_init(&norm);
+	if (form_values_from_json(&in, json_object_get(body, "fields"))) {
 		api_reply_invalid(req, "请求须包含 fields（对象）", NULL);
 		json_decref(body);
 		return;
 	}
 	if (!load_own(ctx, req, applicant, &a)) {
+		form_values_free(&in);
 		json_decref(body);
 		return;
 	}
 	struct reg_program *p = registry_get(ctx->reg, a.program);
-	struct form_values in, norm;
-	form_values_init(&in);
-	form_values_init(&norm);
 	char *pub = NULL;
 	struct ts_buf sealed;
 	ts_buf_init(&sealed, 0);
@@ -546,8 +536,7 @@ void api_app_update(struct http_request *req, void *arg)
 		goto out;
 	}
 	const struct category_def *cat = spec_category(p->spec, a.category);
-	if (!cat || form_values_from_json(&in, fields) ||
-	    !check_fields(ctx, req, p->spec, cat, &in, a.id, &norm, id_bidx))
+	if (!cat || !check_fields(ctx, req, p->spec, cat, &in, a.id, &norm, id_bidx))
 		goto out;
 	if (split_fields(ctx, p->spec, &norm, &pub, &sealed, ledger_id)) {
 		http_reply_error(req, 500, "internal", "加密失败");

@@ -106,6 +106,13 @@ json_t *api_body_object(struct http_request *req)
 	return o;
 }
 
+void api_reply_unknown_key(struct http_request *req, const char *key)
+{
+	char msg[200];
+	snprintf(msg, sizeof(msg), "未知字段 \"%.60s\"", key);
+	api_reply_invalid(req, msg, json_pack("[{s:s,s:s}]", "name", key, "message", "未知字段"));
+}
+
 bool api_only_keys(struct http_request *req, const json_t *obj, const char *const *allowed)
 {
 	const char *k;
@@ -117,9 +124,7 @@ bool api_only_keys(struct http_request *req, const json_t *obj, const char *cons
 			if (strcmp(*a, k) == 0)
 				ok = true;
 		if (!ok) {
-			char msg[200];
-			snprintf(msg, sizeof(msg), "未知字段 \"%.60s\"", k);
-			api_reply_invalid(req, msg, json_pack("[{s:s,s:s}]", "name", k, "message", "未知字段"));
+			api_reply_unknown_key(req, k);
 			return false;
 		}
 	}

@@ -21,6 +21,8 @@ unsigned api_http_status(int ts_status);
 
 /* Parses the body as a JSON object; on failure replies 422 / 413 and returns NULL. */
 json_t *api_body_object(struct http_request *req);
+/* 422 invalid naming a body key that is not one of the request's. */
+void api_reply_unknown_key(struct http_request *req, const char *key);
 /* Replies 422 and returns false when obj has a key outside `allowed` (NULL-terminated). */
 bool api_only_keys(struct http_request *req, const json_t *obj, const char *const *allowed);
 
