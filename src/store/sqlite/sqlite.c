@@ -1811,9 +1811,7 @@ int store_sqlite_open(const char *path, struct store **out, struct ts_error *err
 	if (!rc)
 		rc = migrate(q, db, err);
 	if (rc) {
-		sq_cache_flush(); /* the migration's statements: with them the close would fail */
-		if (db)
-			sqlite3_close(db);
+		sq_release(q, db); /* closed with the others, its statements first */
 		sq_close(&q->base);
 		return rc;
 	}
