@@ -404,17 +404,6 @@ int cli_staff(int argc, char **argv)
 
 /* ---- ledger ---- */
 
-struct verify_ctx {
-	struct ledger_verifier v;
-	struct ts_error err;
-};
-
-static int verify_one(void *arg, const struct ledger_entry *e)
-{
-	struct verify_ctx *vc = arg;
-	return ledger_verifier_step(&vc->v, e, &vc->err) ? 1 : 0;
-}
-
 int cli_ledger(int argc, char **argv)
 {
 	struct opts o;
@@ -429,15 +418,14 @@ int cli_ledger(int argc, char **argv)
 	struct store *s = open_store(&o.c);
 	if (!s)
 		return 1;
-	struct verify_ctx vc;
-	ledger_verifier_init(&vc.v);
-	ts_error_clear(&vc.err);
-	struct ts_error err;
+	struct ledger_verifier lv;
+	ledger_verifier_init(&lv);
+	struct ts_error chain_err, err;
 	int64_t orphans = 0;
 	json_t *taken = NULL;
-	rc = store_ledger_each(s, verify_one, &vc, &err);
+	rc = store_ledger_verify(s, &lv, &chain_err, &err);
 	if (rc == 1) {
-		cli_fail("账本校验失败：%s", vc.err.message);
+		cli_fail("账本校验失败：%s", chain_err.message);
 	} else if (rc) {
 		cli_fail("无法读取账本：%s", err.message);
 	} else if (store_ledger_crosscheck(s, &orphans, &taken, &err)) {
@@ -457,7 +445,7 @@ int cli_ledger(int argc, char **argv)
 			if (!slash)
 				continue;
 			*slash = '\0';
-			int64_t last = ledger_verifier_rank(&vc.v, prog, slash + 1);
+			int64_t last = ledger_verifier_rank(&lv, prog, slash + 1);
 			if (last != json_integer_value(v)) {
 				cli_fail("账本校验失败：%s 已发放序号 %lld 个，账本中为 %lld 个（账本末尾记录缺失）", key,
 					 (long long)json_integer_value(v), (long long)last);
@@ -466,9 +454,9 @@ int cli_ledger(int argc, char **argv)
 		}
 	}
 	if (!rc)
-		printf("账本校验通过：%lld 条记录，链头 %s\n", (long long)vc.v.count, vc.v.last_hash);
+		printf("账本校验通过：%lld 条记录，链头 %s\n", (long long)lv.count, lv.last_hash);
 	json_decref(taken);
-	ledger_verifier_free(&vc.v);
+	ledger_verifier_free(&lv);
 	store_close(s);
 	return rc ? 1 : 0;
 }

@@ -2,6 +2,7 @@
 #include "store/store_impl.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "domain/ledger.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -212,6 +213,25 @@ int store_app_transition(struct store *s, int64_t id, const char *const *from, c
 int store_ledger_each(struct store *s, store_ledger_fn fn, void *ctx, struct ts_error *err)
 {
 	return s->ops->ledger_each(s, fn, ctx, err);
+}
+
+struct verify_walk {
+	struct ledger_verifier *v;
+	struct ts_error *chain_err;
+};
+
+static int verify_step(void *arg, const struct ledger_entry *e)
+{
+	struct verify_walk *w = arg;
+	return ledger_verifier_step(w->v, e, w->chain_err) ? 1 : 0;
+}
+
+int store_ledger_verify(struct store *s, struct ledger_verifier *v, struct ts_error *chain_err,
+			struct ts_error *err)
+{
+	struct verify_walk w = {v, chain_err};
+	ts_error_clear(chain_err);
+	return store_ledger_each(s, verify_step, &w, err);
 }
 
 int store_ledger_crosscheck(struct store *s, int64_t *orphans, json_t **taken, struct ts_error *err)

@@ -217,6 +217,12 @@ struct ledger_entry;
 typedef int (*store_ledger_fn)(void *ctx, const struct ledger_entry *e);
 int store_ledger_each(struct store *s, store_ledger_fn fn, void *ctx, struct ts_error *err)
 	__attribute__((warn_unused_result));
+/* Walks the ledger in sequence order through verifier v (domain/ledger.h,
+ * initialised by the caller). Returns 0 when the chain holds, 1 when it
+ * breaks (chain_err says where), or the store's failure (err). */
+struct ledger_verifier;
+int store_ledger_verify(struct store *s, struct ledger_verifier *v, struct ts_error *chain_err,
+			struct ts_error *err) __attribute__((warn_unused_result));
 /* Applications whose (program, category, rank, receipt) has no matching
  * ledger entry, and the counters' totals: for cross-checks. */
 int store_ledger_crosscheck(struct store *s, int64_t *orphans, json_t **taken, struct ts_error *err)

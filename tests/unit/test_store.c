@@ -27,6 +27,7 @@
 #include "domain/ledger.h"
 #include "domain/rules.h"
 #include "store/store.h"
+#include "store_waiter.h"
 
 #define S(x) ((int64_t)(x) * TS_US_PER_SEC)
 #define T0 S(1665964800) /* 2022-10-17T08:00:00+08:00 */
@@ -364,30 +365,6 @@ static void test_session_use_written_later(void **state)
 }
 
 /* ---------------------------------------------------------------- the writer */
-
-struct waiter {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int done;
-};
-
-static void job_done(struct submit_job *job, void *arg)
-{
-	(void)job;
-	struct waiter *w = arg;
-	pthread_mutex_lock(&w->mu);
-	w->done++;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
-static void wait_for(struct waiter *w, int n)
-{
-	pthread_mutex_lock(&w->mu);
-	while (w->done < n)
-		pthread_cond_wait(&w->cv, &w->mu);
-	pthread_mutex_unlock(&w->mu);
-}
 
 struct jobdata {
 	struct submit_job job;

@@ -38,6 +38,7 @@
 #include "store/pg/schema.h"
 #include "store/sqlite/schema.h"
 #include "store/store.h"
+#include "store_waiter.h"
 
 #define S(x) ((int64_t)(x) * TS_US_PER_SEC)
 #define T0 S(1665964800) /* 2022-10-17T08:00:00+08:00 */
@@ -123,22 +124,6 @@ static void old_rows_sql(const struct crypt_keys *k, const char *blob, char *sql
 
 /* ---------------------------------------------------------------- the checks, either store */
 
-struct waiter {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int done;
-};
-
-static void job_done(struct submit_job *job, void *arg)
-{
-	(void)job;
-	struct waiter *w = arg;
-	pthread_mutex_lock(&w->mu);
-	w->done++;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
 /* Submits one job to group G of program P and waits for its answer. */
 static void submit(struct store *s, struct waiter *w, struct submit_job *j, int64_t applicant, const char *id_bidx,
 		   const char *ledger_id)
@@ -164,21 +149,7 @@ static void submit(struct store *s, struct waiter *w, struct submit_job *j, int6
 	int want = w->done + 1;
 	pthread_mutex_unlock(&w->mu);
 	store_submit(s, j);
-	pthread_mutex_lock(&w->mu);
-	while (w->done < want)
-		pthread_cond_wait(&w->cv, &w->mu);
-	pthread_mutex_unlock(&w->mu);
-}
-
-struct ledger_check {
-	struct ledger_verifier v;
-	struct ts_error err;
-};
-
-static int ledger_cb(void *ctx, const struct ledger_entry *e)
-{
-	struct ledger_check *c = ctx;
-	return ledger_verifier_step(&c->v, e, &c->err) ? 1 : 0;
+	wait_for(w, want);
 }
 
 /* What a store opened on the migrated database must still do. */
@@ -243,12 +214,12 @@ static void check_migrated(struct store *s, const struct crypt_keys *k)
 	OK(store_app_update(s, 1, a, "{\"occupation\":\"焊工\"}", "s", 1, id1, "yn-km", "applicant", T0 + S(21), E));
 
 	/* The ledger, old entries and new, still verifies and matches. */
-	struct ledger_check lc;
-	ledger_verifier_init(&lc.v);
-	ts_error_clear(&lc.err);
-	OK(store_ledger_each(s, ledger_cb, &lc, E));
-	assert_int_equal(lc.v.count, 3);
-	ledger_verifier_free(&lc.v);
+	struct ledger_verifier v;
+	struct ts_error chain_err;
+	ledger_verifier_init(&v);
+	OK(store_ledger_verify(s, &v, &chain_err, E));
+	assert_int_equal(v.count, 3);
+	ledger_verifier_free(&v);
 	int64_t orphans = -1;
 	json_t *taken = NULL;
 	OK(store_ledger_crosscheck(s, &orphans, &taken, E));
