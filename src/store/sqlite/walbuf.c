@@ -12,8 +12,12 @@
  *  - durability: xSync writes the buffer first, then syncs, so a commit that
  *    returned is on disk exactly as before;
  *  - other connections read frames only after the writer's commit has made
- *    them visible in the WAL index, which it does after xSync (synchronous=
- *    FULL syncs the WAL at every commit);
+ *    them visible in the WAL index, which it does after writing the commit
+ *    frame (and, with synchronous=FULL, after xSync): the buffer goes to the
+ *    OS as soon as a commit frame is complete, so what the index shows is in
+ *    the file whatever the synchronous setting (without this, a connection
+ *    with synchronous=NORMAL or OFF would let readers see frames still in
+ *    the buffer, and SQLite would call the database malformed);
  *  - a crash loses only the buffer's frames, which belong to a transaction
  *    that had not committed (WAL recovery ignores an incomplete tail);
  *  - an error writing the buffer (disk full) is returned by the call that
@@ -38,7 +42,19 @@ struct wb_file {
 	size_t len;
 	sqlite3_int64 off;   /* file offset of buf[0] */
 	int wal;
+	int commit_next;     /* the last write was a commit frame's header: its page follows */
 };
+
+#define WAL_HEADER_BYTES 32
+#define WAL_FRAME_HEADER_BYTES 24
+
+/* A WAL frame header (24 bytes, after the file's 32-byte header) whose second
+ * big-endian word, the database size after the commit, is not zero: the
+ * frame that ends a transaction. */
+static int is_commit_header(const unsigned char *h, int n, sqlite3_int64 off)
+{
+	return n == WAL_FRAME_HEADER_BYTES && off >= WAL_HEADER_BYTES && (h[4] | h[5] | h[6] | h[7]) != 0;
+}
 
 static sqlite3_vfs *base_vfs;
 static sqlite3_vfs wb_vfs;
@@ -96,7 +112,9 @@ static int wb_write(sqlite3_file *p, const void *data, int n, sqlite3_int64 off)
 		f->off = off;
 	memcpy(f->buf + f->len, data, (size_t)n);
 	f->len += (size_t)n;
-	return SQLITE_OK;
+	int commit_page = f->commit_next;
+	f->commit_next = is_commit_header(data, n, off);
+	return commit_page ? wb_flush(f) : SQLITE_OK;
 }
 
 static int wb_truncate(sqlite3_file *p, sqlite3_int64 size)
