@@ -313,14 +313,18 @@ RSS_MB=$((RSS_KB / 1024))
 # writer figures during (d), from /metrics
 metric() { printf '%s\n' "$1" | awk -v k="$2" '$1==k{print $2}'; }
 writer_figures() { # METRICS_BEFORE METRICS_AFTER
-	local wb0 wb1 wj0 wj1 wc0 wc1
+	local wb0 wb1 wj0 wj1 wc0 wc1 ws0 ws1 wt0 wt1
 	wb0=$(metric "$1" tisheng_writer_batch_size_count); wb1=$(metric "$2" tisheng_writer_batch_size_count)
 	wj0=$(metric "$1" tisheng_writer_batch_size_sum); wj1=$(metric "$2" tisheng_writer_batch_size_sum)
 	wc0=$(metric "$1" tisheng_writer_commit_seconds_total); wc1=$(metric "$2" tisheng_writer_commit_seconds_total)
-	awk -v b0="${wb0:-0}" -v b1="${wb1:-0}" -v j0="${wj0:-0}" -v j1="${wj1:-0}" -v c0="${wc0:-0}" -v c1="${wc1:-0}" 'BEGIN{
-	b=b1-b0; j=j1-j0; c=c1-c0;
+	ws0=$(metric "$1" tisheng_writer_syncs_total); ws1=$(metric "$2" tisheng_writer_syncs_total)
+	wt0=$(metric "$1" tisheng_writer_sync_seconds_total); wt1=$(metric "$2" tisheng_writer_sync_seconds_total)
+	awk -v b0="${wb0:-0}" -v b1="${wb1:-0}" -v j0="${wj0:-0}" -v j1="${wj1:-0}" -v c0="${wc0:-0}" -v c1="${wc1:-0}" \
+		-v s0="${ws0:-0}" -v s1="${ws1:-0}" -v t0="${wt0:-0}" -v t1="${wt1:-0}" 'BEGIN{
+	b=b1-b0; j=j1-j0; c=c1-c0; n=s1-s0; t=t1-t0;
 	if (b>0 && j>0) printf "writer_batches=%d writer_avg_batch=%.1f writer_ms_per_batch=%.2f writer_us_per_job=%.1f", b, j/b, c*1000/b, c*1e6/j;
-	else printf "writer_batches=0"}'
+	else printf "writer_batches=0";
+	if (n>0) printf " syncs=%d batches_per_sync=%.2f sync_ms=%.2f", n, b/n, t*1000/n}'
 }
 WRITER=$(writer_figures "$METRICS0" "$METRICS1")
 

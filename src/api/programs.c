@@ -310,9 +310,19 @@ void api_metrics(struct http_request *req, void *arg)
 				   "tisheng_writer_commit_failures_total %llu\n"
 				   "# HELP tisheng_writer_queue_depth Submissions waiting for the writer.\n"
 				   "# TYPE tisheng_writer_queue_depth gauge\n"
-				   "tisheng_writer_queue_depth %llu\n",
+				   "tisheng_writer_queue_depth %llu\n"
+				   "# HELP tisheng_writer_syncs_total Syncs of committed batches to disk, each before their answers.\n"
+				   "# TYPE tisheng_writer_syncs_total counter\n"
+				   "tisheng_writer_syncs_total %llu\n"
+				   "# HELP tisheng_writer_sync_seconds_total Time spent in those syncs.\n"
+				   "# TYPE tisheng_writer_sync_seconds_total counter\n"
+				   "tisheng_writer_sync_seconds_total %.6f\n"
+				   "# HELP tisheng_writer_sync_failures_total Syncs that failed (their submissions answered unavailable).\n"
+				   "# TYPE tisheng_writer_sync_failures_total counter\n"
+				   "tisheng_writer_sync_failures_total %llu\n",
 				   (unsigned long long)st.batches, (unsigned long long)st.jobs, st.commit_us_total / 1e6,
-				   (unsigned long long)st.commit_failures, (unsigned long long)st.queue_depth);
+				   (unsigned long long)st.commit_failures, (unsigned long long)st.queue_depth,
+				   (unsigned long long)st.syncs, st.sync_us_total / 1e6, (unsigned long long)st.sync_failures);
 	if (!rc)
 		rc = api_outcomes_write(ctx, &out);
 	if (rc) {

@@ -188,7 +188,9 @@ struct submit_job {
 	int64_t running_at_or_ahead;
 	int64_t existing_id; /* on "duplicate" by the same phone: that application */
 	char receipt[CRYPT_HEX_BYTES];
-	/* completion: runs on the writer thread after commit or failure */
+	/* completion: runs after the commit is durable, or after a failure, on
+	 * the writer thread, or on the syncer thread for a backend that makes
+	 * its commits durable apart (store_ops.sync_commits) */
 	void (*done)(struct submit_job *job, void *arg);
 	void *arg;
 	struct submit_job *next; /* queue link, owned by the store */
@@ -203,6 +205,7 @@ void store_submit(struct store *s, struct submit_job *job);
 
 struct store_writer_stats {
 	uint64_t batches, jobs, commit_us_total, commit_failures;
+	uint64_t syncs, sync_us_total, sync_failures; /* backends that sync apart (SQLite) */
 	uint64_t batch_hist[8]; /* sizes ≤1, ≤4, ≤16, ≤64, ≤256, ≤1024, ≤4096, more */
 	uint64_t queue_depth;
 };

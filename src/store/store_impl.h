@@ -58,6 +58,14 @@ struct store_ops {
 	 * Returns non-zero when the transaction as a whole failed (then every
 	 * job must be answered "unavailable"). */
 	int (*submit_batch)(struct store *s, struct submit_job **jobs, size_t n);
+	/* Optional: makes every batch committed so far durable. A backend that
+	 * sets it commits its batches without waiting for the disk, and the
+	 * writer hands each committed batch to a second thread, which calls
+	 * this once for all the batches it has and then answers their jobs in
+	 * order: the disk's sync of one batch overlaps the next one's work,
+	 * and no job is answered before a sync that began after its commit.
+	 * Non-zero: the sync failed, and those jobs are answered "unavailable". */
+	int (*sync_commits)(struct store *s, struct ts_error *err);
 	/* Optional: runs on the writer thread once a batch's jobs are answered
 	 * (upkeep that no answer should wait for). */
 	void (*after_batch)(struct store *s);
@@ -112,6 +120,13 @@ struct store_writer {
 	_Atomic size_t depth; /* written under mu, read without it */
 	bool running, stopping;
 	struct store_writer_stats stats;
+	/* the syncer (store_ops.sync_commits): committed jobs waiting for the
+	 * sync that answers them, in commit order, linked by next */
+	pthread_t sync_thread;
+	pthread_mutex_t sync_mu;
+	pthread_cond_t sync_cv;
+	struct submit_job *sync_head, *sync_tail;
+	bool sync_running, sync_stopping;
 };
 
 /* Sessions seen in use whose last_seen in the database is stale: kept here

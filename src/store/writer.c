@@ -7,6 +7,15 @@
  * Nothing is answered before its commit returned, and a failed commit answers
  * every job of the batch "unavailable", so no 201 is ever sent for data that
  * was not stored.
+ *
+ * A backend whose commit can return before the disk has it (SQLite: the
+ * writer's connection commits with synchronous=NORMAL) sets sync_commits.
+ * Then the writer gives each committed batch to the syncer thread and goes
+ * on with the next batch; the syncer syncs once for all the batches it has
+ * and only then answers their jobs, in commit order. A job is answered only
+ * after a sync that began after its own commit (so after every earlier
+ * commit too): a 409 that rests on an earlier job's row is never sent
+ * before that row is durable. A failed sync answers its jobs "unavailable".
  */
 #include "store/store_impl.h"
 #include "core/log.h"
@@ -30,6 +39,8 @@ void store_writer_init(struct store_writer *w)
 	memset(w, 0, sizeof(*w));
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
+	pthread_mutex_init(&w->sync_mu, NULL);
+	pthread_cond_init(&w->sync_cv, NULL);
 }
 
 static int hist_slot(size_t n)
@@ -65,10 +76,74 @@ static void run_batch(struct store *s, struct submit_job **jobs, size_t n)
 		w->stats.commit_failures++;
 	w->stats.batch_hist[hist_slot(n)]++;
 	pthread_mutex_unlock(&w->mu);
-	for (size_t i = 0; i < n; i++)
-		jobs[i]->done(jobs[i], jobs[i]->arg);
+	if (s->ops->sync_commits) {
+		for (size_t i = 0; i + 1 < n; i++)
+			jobs[i]->next = jobs[i + 1];
+		jobs[n - 1]->next = NULL;
+		pthread_mutex_lock(&w->sync_mu);
+		if (w->sync_tail)
+			w->sync_tail->next = jobs[0];
+		else
+			w->sync_head = jobs[0];
+		w->sync_tail = jobs[n - 1];
+		pthread_cond_signal(&w->sync_cv);
+		pthread_mutex_unlock(&w->sync_mu);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			jobs[i]->done(jobs[i], jobs[i]->arg);
+	}
 	if (s->ops->after_batch)
 		s->ops->after_batch(s);
+}
+
+/* Answers a list of committed jobs after one sync; next is read before
+ * done(), which may free the job. */
+static void sync_and_answer(struct store *s, struct submit_job *list)
+{
+	struct store_writer *w = &s->writer;
+	struct ts_error err;
+	ts_error_clear(&err);
+	int64_t t0 = ts_now_us();
+	int rc = s->ops->sync_commits(s, &err);
+	int64_t t1 = ts_now_us();
+	pthread_mutex_lock(&w->mu);
+	w->stats.syncs++;
+	w->stats.sync_us_total += (uint64_t)(t1 - t0);
+	if (rc)
+		w->stats.sync_failures++;
+	pthread_mutex_unlock(&w->mu);
+	if (rc)
+		ts_log_error("writer.sync_failed", "%s: the jobs waiting for it are answered unavailable", err.message);
+	while (list) {
+		struct submit_job *j = list;
+		list = j->next;
+		if (rc) {
+			j->rc = TS_EIO;
+			ts_error_set(&j->err, TS_EIO, "unavailable", "系统繁忙，申报未能确认保存，请稍后重试");
+		}
+		j->done(j, j->arg);
+	}
+}
+
+static void *syncer_main(void *arg)
+{
+	pthread_setname_np(pthread_self(), "ts-syncer");
+	struct store *s = arg;
+	struct store_writer *w = &s->writer;
+	pthread_mutex_lock(&w->sync_mu);
+	for (;;) {
+		while (!w->sync_head && !w->sync_stopping)
+			pthread_cond_wait(&w->sync_cv, &w->sync_mu);
+		if (!w->sync_head)
+			break;
+		struct submit_job *list = w->sync_head;
+		w->sync_head = w->sync_tail = NULL;
+		pthread_mutex_unlock(&w->sync_mu);
+		sync_and_answer(s, list);
+		pthread_mutex_lock(&w->sync_mu);
+	}
+	pthread_mutex_unlock(&w->sync_mu);
+	return NULL;
 }
 
 static void *writer_main(void *arg)
@@ -107,6 +182,11 @@ int store_writer_start(struct store *s, struct ts_error *err)
 	struct store_writer *w = &s->writer;
 	if (w->running)
 		return 0;
+	if (s->ops->sync_commits && !w->sync_running) {
+		if (pthread_create(&w->sync_thread, NULL, syncer_main, s) != 0)
+			return ts_error_set(err, TS_EINTERNAL, "internal", "无法启动写入线程");
+		w->sync_running = true;
+	}
 	if (pthread_create(&w->thread, NULL, writer_main, s) != 0)
 		return ts_error_set(err, TS_EINTERNAL, "internal", "无法启动写入线程");
 	w->running = true;
@@ -141,17 +221,27 @@ void store_writer_stats(struct store *s, struct store_writer_stats *out)
 	pthread_mutex_unlock(&s->writer.mu);
 }
 
+/* The writer first (it finishes its queue and hands the last batches to the
+ * syncer), then the syncer, which answers everything it was given. */
 void store_writer_stop(struct store *s)
 {
 	struct store_writer *w = &s->writer;
-	if (!w->running)
-		return;
-	pthread_mutex_lock(&w->mu);
-	w->stopping = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
-	w->running = false;
+	if (w->running) {
+		pthread_mutex_lock(&w->mu);
+		w->stopping = true;
+		pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+		w->running = false;
+	}
+	if (w->sync_running) {
+		pthread_mutex_lock(&w->sync_mu);
+		w->sync_stopping = true;
+		pthread_cond_signal(&w->sync_cv);
+		pthread_mutex_unlock(&w->sync_mu);
+		pthread_join(w->sync_thread, NULL);
+		w->sync_running = false;
+	}
 }
 
 void store_writer_drain(struct store *s)

@@ -17,6 +17,8 @@ struct store_sqlite {
 	int nfree, cap;
 	sqlite3 *writer_db;
 	int writer_wal_frames; /* the WAL's size after the writer's last commit (its WAL hook) */
+	char *wal_path;        /* the writer's WAL file, set when its connection opens */
+	int wal_fd;            /* the syncer's own descriptor of it (-1 until the first sync) */
 	int version;
 };
 

@@ -3,6 +3,14 @@
  * WAL mode with synchronous=FULL: a commit is durable when it returns. A pool
  * of connections serves request threads; the writer thread has its own. Reads
  * run in autocommit; writes in BEGIN IMMEDIATE … COMMIT.
+ *
+ * The writer's connection alone commits with synchronous=NORMAL: its commit
+ * writes the batch's frames to the WAL and returns, and the writer's syncer
+ * thread (writer.c, sq_sync_commits) then syncs the WAL file and only after
+ * that answers the batch, while the writer runs the next one. Another
+ * connection sees a batch's rows from its commit, a few milliseconds before
+ * they are answered; a crash in between can lose rows that no one was told
+ * were saved, never one that was answered.
  */
 #include "core/log.h"
 #include "core/mem.h"
@@ -21,6 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 struct store_sqlite *sq_of(struct store *s)
 {
@@ -446,6 +457,9 @@ static void sq_close(struct store *s)
 	free(q->free_conns);
 	if (q->writer_db)
 		conn_close_final(q->writer_db);
+	if (q->wal_fd >= 0)
+		close(q->wal_fd);
+	free(q->wal_path);
 	pthread_mutex_destroy(&q->mu);
 	free(q->path);
 	free(q);
@@ -1395,8 +1409,8 @@ static int writer_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
-/* After a batch is answered: a passive checkpoint once the WAL holds
- * SQ_CHECKPOINT_PAGES. Larger than SQLite's 1 000, it copies each index page
+/* After a batch is committed and handed to the syncer: a passive checkpoint
+ * once the WAL holds SQ_CHECKPOINT_PAGES. Larger than SQLite's 1 000, it copies each index page
  * that many batches dirtied once instead of once per few batches, and the
  * batch that reaches the mark is not kept waiting for it. The other
  * connections keep SQLite's automatic checkpoint at 1 000 pages: their
@@ -1426,8 +1440,19 @@ static int sq_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 		 * are random keys): a page cache of 64 MiB instead of 2 MiB keeps
 		 * them in memory rather than re-reading them from the OS. */
 		(void)sqlite3_exec(q->writer_db, "PRAGMA cache_size=-65536", NULL, NULL, NULL);
+		/* The commit does not wait for the disk: sq_sync_commits does, on
+		 * the syncer thread, before anything of the batch is answered.
+		 * NORMAL still syncs the WAL before each checkpoint and the
+		 * database after it, and the WAL's header when the log restarts,
+		 * so only the last commits' frames wait for the syncer. */
+		if ((rc = sq_exec(q->writer_db, &err, "PRAGMA synchronous=NORMAL", ""))) {
+			conn_close_final(q->writer_db);
+			q->writer_db = NULL;
+			return rc;
+		}
+		q->wal_path = ts_strdup(sqlite3_filename_wal(sqlite3_db_filename(q->writer_db, "main")));
 		/* No checkpoint inside the writer's commit: sq_after_batch runs it
-		 * once the batch is answered. */
+		 * once the batch is committed. */
 		sqlite3_wal_hook(q->writer_db, writer_wal_hook, q);
 	}
 	sqlite3 *db = q->writer_db;
@@ -1465,6 +1490,27 @@ fail:
 	free(cats);
 	sq_rollback(db);
 	return rc ? rc : TS_EIO;
+}
+
+/* On the syncer thread, after one or more of the writer's commits: their
+ * frames were written to the WAL by the commit (walbuf.c gives a commit frame
+ * to the OS at once), and fdatasync of the file makes them durable, as
+ * synchronous=FULL would have inside the commit. The descriptor is the
+ * syncer's own (read-only: fdatasync needs no more), opened on the first
+ * sync, when the WAL exists; the writer's connection keeps the file from
+ * being deleted while the store is open. */
+static int sq_sync_commits(struct store *s, struct ts_error *err)
+{
+	struct store_sqlite *q = sq_of(s);
+	if (q->wal_fd < 0 && q->wal_path)
+		q->wal_fd = open(q->wal_path, O_RDONLY | O_CLOEXEC);
+	if (q->wal_fd < 0)
+		return ts_error_set(err, TS_EIO, "unavailable", "数据存储暂不可用，请稍后重试（无法打开日志文件：%s）",
+				    strerror(errno));
+	if (fdatasync(q->wal_fd) != 0)
+		return ts_error_set(err, TS_EIO, "unavailable", "数据存储暂不可用，请稍后重试（日志文件同步失败：%s）",
+				    strerror(errno));
+	return 0;
 }
 
 /* ---- ledger ---- */
@@ -1761,6 +1807,7 @@ static const struct store_ops sqlite_ops = {
 	.app_update = sq_app_update,
 	.app_transition = sq_app_transition,
 	.submit_batch = sq_submit_batch,
+	.sync_commits = sq_sync_commits,
 	.after_batch = sq_after_batch,
 	.ledger_each = sq_ledger_each,
 	.ledger_crosscheck = sq_ledger_crosscheck,
@@ -1805,6 +1852,7 @@ int store_sqlite_open(const char *path, struct store **out, struct ts_error *err
 	/* This process is the database's only writer: sessions may be kept in memory. */
 	q->base.sessions.enabled = true;
 	q->path = ts_strdup(path);
+	q->wal_fd = -1;
 	pthread_mutex_init(&q->mu, NULL);
 	sqlite3 *db = NULL;
 	int rc = conn_open(path, &db, err);
