@@ -26,8 +26,11 @@
 #include "crypt/crypt.h"
 #include "domain/ledger.h"
 #include "domain/rules.h"
+#include "store/sqlite/sq.h"
 #include "store/store.h"
 #include "store_waiter.h"
+
+#include <sys/stat.h>
 
 #define S(x) ((int64_t)(x) * TS_US_PER_SEC)
 #define T0 S(1665964800) /* 2022-10-17T08:00:00+08:00 */
@@ -576,6 +579,52 @@ static void test_writer_race_for_places(void **state)
 	free(jobs);
 }
 
+/* The checkpoints of a long rush (sq_after_batch): the checkpointer thread
+ * copies the WAL into the database while the writer goes on, and once the
+ * WAL passes its restart mark the writer copies the last frames itself, so
+ * SQLite starts the log again: the WAL file stays near that mark instead of
+ * growing with every submission. Here with marks 50 times lower than the
+ * server's; every job is stored with its rank and the database is sound. */
+static void test_writer_checkpoints_bound_the_wal(void **state)
+{
+	struct fx *fx = *state;
+	struct store_sqlite *q = sq_of(fx->s);
+	q->ckpt_wake_pages = 200;
+	q->wal_restart_pages = 1000;
+	q->catchup_pages = 40;
+	struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+	const int total = 4000;
+	struct jobdata *jobs = calloc(total, sizeof(*jobs));
+	for (int i = 0; i < total; i++)
+		job_init(&jobs[i], SEN, total, applicant(fx->s, i), i, &w);
+	OK(store_writer_start(fx->s, E));
+	char wal[200];
+	snprintf(wal, sizeof(wal), "%s/t.db-wal", fx->dir);
+	off_t biggest = 0;
+	for (int i = 0; i < total; i++) {
+		store_submit(fx->s, &jobs[i].job);
+		if (i % 50 == 49) {
+			wait_for(&w, i + 1); /* batches of 50, as a rush gives them */
+			struct stat st;
+			if (stat(wal, &st) == 0 && st.st_size > biggest)
+				biggest = st.st_size;
+		}
+	}
+	wait_for(&w, total);
+	for (int i = 0; i < total; i++) {
+		assert_int_equal(jobs[i].job.rc, 0);
+		assert_int_equal(jobs[i].job.rank, i + 1);
+	}
+	/* 4 000 submissions write ≈ 2 frames each; without the restarts the WAL
+	 * would hold them all (≈ 8 000 frames, 33 MB) */
+	print_message("WAL file at most %lld bytes\n", (long long)biggest);
+	assert_true(biggest > 0);
+	assert_true(biggest < (off_t)3 * 1000 * (4096 + 24));
+	store_writer_drain(fx->s);
+	OK(store_check(fx->s, E)); /* PRAGMA integrity_check */
+	free(jobs);
+}
+
 /* A batch is whatever is queued when the writer wakes up; during a rush that
  * can span many programs and categories at once. Every job must still get
  * its own answer — one busy moment must not fail them all "unavailable". */
@@ -829,6 +878,7 @@ int main(void)
 		T(test_session_use_written_later),
 		T(test_writer_race_for_places),
 		T(test_writer_batch_many_categories),
+		T(test_writer_checkpoints_bound_the_wal),
 		T(test_withdrawal_moves_queue_up),
 	T(test_person_history_first_time),
 	T(test_drafts),

@@ -3,11 +3,18 @@
 #define TS_STORE_SQLITE_SQ_H
 
 #include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 
 #include "store/store_impl.h"
 
-/* WAL pages at which the writer checkpoints, after answering its batch. */
+/* WAL frames not yet copied into the database at which the writer wakes the
+ * checkpointer thread (sq_after_batch). */
 #define SQ_CHECKPOINT_PAGES 10000
+/* WAL frames past which the writer itself copies the last few (at most
+ * SQ_CATCHUP_PAGES) so that the log starts again from its beginning. */
+#define SQ_WAL_RESTART_PAGES 50000
+#define SQ_CATCHUP_PAGES 2000
 
 struct store_sqlite {
 	struct store base;
@@ -17,6 +24,17 @@ struct store_sqlite {
 	int nfree, cap;
 	sqlite3 *writer_db;
 	int writer_wal_frames; /* the WAL's size after the writer's last commit (its WAL hook) */
+	int writer_last_frames; /* that size at the previous sq_after_batch */
+	/* the checkpointer thread and its own connection (sq_after_batch) */
+	pthread_t ckpt_thread;
+	pthread_mutex_t ckpt_mu;
+	pthread_cond_t ckpt_cv;
+	bool ckpt_running, ckpt_stop, ckpt_wanted;
+	_Atomic bool ckpt_active;   /* a pass is under way */
+	_Atomic int ckpt_copied;    /* WAL frames copied into the database by the last pass */
+	sqlite3 *ckpt_db;
+	/* SQ_CHECKPOINT_PAGES, SQ_WAL_RESTART_PAGES, SQ_CATCHUP_PAGES (tests set them lower) */
+	int ckpt_wake_pages, wal_restart_pages, catchup_pages;
 	char *wal_path;        /* the writer's WAL file, set when its connection opens */
 	int wal_fd;            /* the syncer's own descriptor of it (-1 until the first sync) */
 	int version;

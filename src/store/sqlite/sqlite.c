@@ -448,9 +448,12 @@ static int migrate(struct store_sqlite *q, sqlite3 *db, struct ts_error *err)
 	return rc;
 }
 
+static void ckpt_stop(struct store_sqlite *q);
+
 static void sq_close(struct store *s)
 {
 	struct store_sqlite *q = sq_of(s);
+	ckpt_stop(q);
 	sq_cache_flush();
 	for (int i = 0; i < q->nfree; i++)
 		conn_close_final(q->free_conns[i]);
@@ -461,6 +464,8 @@ static void sq_close(struct store *s)
 		close(q->wal_fd);
 	free(q->wal_path);
 	pthread_mutex_destroy(&q->mu);
+	pthread_mutex_destroy(&q->ckpt_mu);
+	pthread_cond_destroy(&q->ckpt_cv);
 	free(q->path);
 	free(q);
 }
@@ -1409,23 +1414,133 @@ static int writer_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
-/* After a batch is committed and handed to the syncer: a passive checkpoint
- * once the WAL holds SQ_CHECKPOINT_PAGES. Larger than SQLite's 1 000, it copies each index page
- * that many batches dirtied once instead of once per few batches, and the
- * batch that reaches the mark is not kept waiting for it. The other
- * connections keep SQLite's automatic checkpoint at 1 000 pages: their
- * commits are few during a rush (logins, the janitor's session flush every
- * few seconds, off the submission path), and they bound the WAL when no
- * submissions come. */
+/* ---- checkpoints ----
+ *
+ * A checkpoint copies the pages the WAL holds into the database file. Run on
+ * the writer between batches, a passive checkpoint of 10 000 frames took
+ * 60–70 ms (measured in phase (d) of the bench, 4 of them a second): every
+ * request in flight waited for it. So the copying runs on a thread of its
+ * own, on its own connection, while the writer goes on committing
+ * (a passive checkpoint never blocks a writer, and copies only frames
+ * committed before it began). It is woken when SQ_CHECKPOINT_PAGES frames
+ * are waiting, so that a page many batches dirtied is copied once, not once
+ * per few batches.
+ *
+ * SQLite starts the WAL again from its beginning only once every frame in it
+ * has been copied, which cannot happen while the writer keeps adding frames
+ * behind the checkpointer. So when the WAL passes SQ_WAL_RESTART_PAGES, the
+ * checkpointer is woken for every batch until at most SQ_CATCHUP_PAGES
+ * remain, and the writer then copies those itself between two batches (a few
+ * milliseconds): its next transaction restarts the log. The WAL file thus
+ * stays below ≈ SQ_WAL_RESTART_PAGES pages (≈ 200 MiB of 4 KiB pages) during
+ * a rush.
+ *
+ * Durability does not change: with the checkpointer's synchronous=FULL (and
+ * the writer's NORMAL) SQLite syncs the WAL before copying from it, and the
+ * database file once it has copied everything. */
+
+static void *ckpt_main(void *arg)
+{
+	pthread_setname_np(pthread_self(), "ts-checkpoint");
+	struct store_sqlite *q = arg;
+	pthread_mutex_lock(&q->ckpt_mu);
+	for (;;) {
+		while (!q->ckpt_wanted && !q->ckpt_stop)
+			pthread_cond_wait(&q->ckpt_cv, &q->ckpt_mu);
+		if (q->ckpt_stop)
+			break;
+		q->ckpt_wanted = false;
+		pthread_mutex_unlock(&q->ckpt_mu);
+		struct ts_error err;
+		if (!q->ckpt_db && conn_open(q->path, &q->ckpt_db, &err))
+			ts_log_warn("store.checkpoint", "%s", err.message);
+		if (q->ckpt_db) {
+			int nlog = 0, copied = 0;
+			int rc = sqlite3_wal_checkpoint_v2(q->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &copied);
+			if (rc == SQLITE_OK)
+				atomic_store(&q->ckpt_copied, copied);
+			else if (rc != SQLITE_BUSY)
+				ts_log_warn("store.checkpoint", "%s", sqlite3_errmsg(q->ckpt_db));
+		}
+		pthread_mutex_lock(&q->ckpt_mu);
+		atomic_store(&q->ckpt_active, false);
+	}
+	pthread_mutex_unlock(&q->ckpt_mu);
+	return NULL;
+}
+
+/* Wakes the checkpointer (started on first use); false when it cannot run. */
+static bool ckpt_wake(struct store_sqlite *q)
+{
+	bool ok = true;
+	pthread_mutex_lock(&q->ckpt_mu);
+	if (!q->ckpt_running && !q->ckpt_stop) {
+		if (pthread_create(&q->ckpt_thread, NULL, ckpt_main, q) == 0)
+			q->ckpt_running = true;
+		else
+			ok = false;
+	}
+	if (ok) {
+		atomic_store(&q->ckpt_active, true);
+		q->ckpt_wanted = true;
+		pthread_cond_signal(&q->ckpt_cv);
+	}
+	pthread_mutex_unlock(&q->ckpt_mu);
+	return ok;
+}
+
+static void ckpt_stop(struct store_sqlite *q)
+{
+	pthread_mutex_lock(&q->ckpt_mu);
+	q->ckpt_stop = true;
+	pthread_cond_signal(&q->ckpt_cv);
+	bool running = q->ckpt_running;
+	pthread_mutex_unlock(&q->ckpt_mu);
+	if (running)
+		pthread_join(q->ckpt_thread, NULL);
+	q->ckpt_running = false;
+	if (q->ckpt_db)
+		conn_close_final(q->ckpt_db);
+	q->ckpt_db = NULL;
+}
+
+/* A passive checkpoint on the writer's own connection, between batches. */
+static void writer_checkpoint(struct store_sqlite *q)
+{
+	int nlog = 0, copied = 0;
+	int rc = sqlite3_wal_checkpoint_v2(q->writer_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &copied);
+	if (rc == SQLITE_OK)
+		atomic_store(&q->ckpt_copied, copied);
+	else if (rc != SQLITE_BUSY)
+		ts_log_warn("store.checkpoint", "%s", sqlite3_errmsg(q->writer_db));
+}
+
+/* On the writer thread, after a batch is committed and handed to the syncer. */
 static void sq_after_batch(struct store *s)
 {
 	struct store_sqlite *q = sq_of(s);
-	if (!q->writer_db || q->writer_wal_frames < SQ_CHECKPOINT_PAGES)
+	if (!q->writer_db)
 		return;
-	int rc = sqlite3_wal_checkpoint_v2(q->writer_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-		ts_log_warn("store.checkpoint", "%s", sqlite3_errmsg(q->writer_db));
-	q->writer_wal_frames = 0;
+	int frames = q->writer_wal_frames;
+	int added = frames - q->writer_last_frames; /* by this batch */
+	if (added < 0) { /* the log started again: nothing of it is copied */
+		atomic_store(&q->ckpt_copied, 0);
+		added = frames;
+	}
+	q->writer_last_frames = frames;
+	if (atomic_load(&q->ckpt_active))
+		return;
+	int copied = atomic_load(&q->ckpt_copied);
+	int waiting = frames - (copied <= frames ? copied : 0);
+	bool restart = frames >= q->wal_restart_pages;
+	/* the checkpointer's pass ends a batch or so behind: the writer's share
+	 * is at most SQ_CATCHUP_PAGES, or two batches' frames when they are more */
+	if (restart && waiting <= (q->catchup_pages > 2 * added ? q->catchup_pages : 2 * added)) {
+		writer_checkpoint(q);
+		return;
+	}
+	if (waiting >= (restart ? 1 : q->ckpt_wake_pages) && !ckpt_wake(q))
+		writer_checkpoint(q); /* no thread: as before, on the writer */
 }
 
 static int sq_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
@@ -1451,8 +1566,8 @@ static int sq_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
 			return rc;
 		}
 		q->wal_path = ts_strdup(sqlite3_filename_wal(sqlite3_db_filename(q->writer_db, "main")));
-		/* No checkpoint inside the writer's commit: sq_after_batch runs it
-		 * once the batch is committed. */
+		/* No checkpoint inside the writer's commit: sq_after_batch sees
+		 * to them once the batch is committed. */
 		sqlite3_wal_hook(q->writer_db, writer_wal_hook, q);
 	}
 	sqlite3 *db = q->writer_db;
@@ -1853,7 +1968,12 @@ int store_sqlite_open(const char *path, struct store **out, struct ts_error *err
 	q->base.sessions.enabled = true;
 	q->path = ts_strdup(path);
 	q->wal_fd = -1;
+	q->ckpt_wake_pages = SQ_CHECKPOINT_PAGES;
+	q->wal_restart_pages = SQ_WAL_RESTART_PAGES;
+	q->catchup_pages = SQ_CATCHUP_PAGES;
 	pthread_mutex_init(&q->mu, NULL);
+	pthread_mutex_init(&q->ckpt_mu, NULL);
+	pthread_cond_init(&q->ckpt_cv, NULL);
 	sqlite3 *db = NULL;
 	int rc = conn_open(path, &db, err);
 	if (!rc)
