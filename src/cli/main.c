@@ -20,6 +20,7 @@ static void usage(FILE *f)
 	      "  staff add --data DIR --org CODE --role ROLE --username U  （密码从标准输入读取）\n"
 	      "  org import FILE --data DIR               导入工会组织树\n"
 	      "  serve   --data DIR [--listen ADDR:PORT] [--sms file:PATH] [--ip-limit N] [--web DIR]\n"
+	      "          [--trusted-proxy IP[,IP…]]     在这些反向代理之后：按 X-Forwarded-For 的最后一个地址计 IP 限额\n"
 	      "  ledger verify --data DIR                 校验申报账本\n"
 	      "  store copy --from URL --to URL [--data DIR]   把整个数据库复制到另一后端（如 SQLite → PostgreSQL）\n"
 	      "Every command that opens the database accepts --store sqlite:PATH.\n"

@@ -15,7 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { O_DATA = 1000, O_STORE, O_LISTEN, O_SMS, O_IPLIMIT, O_WEB, O_THREADS, O_CONNS, O_TESTCLOCK, O_PERIP, O_MAXQUEUE, O_TIMEOUT };
+enum { O_DATA = 1000, O_STORE, O_LISTEN, O_SMS, O_IPLIMIT, O_WEB, O_THREADS, O_CONNS, O_TESTCLOCK, O_PERIP, O_MAXQUEUE, O_TIMEOUT,
+       O_PROXY };
 
 static bool parse_uint(const char *s, unsigned max, unsigned *out)
 {
@@ -46,11 +47,11 @@ int cli_serve(int argc, char **argv)
 		{"threads", required_argument, NULL, O_THREADS}, {"max-connections", required_argument, NULL, O_CONNS},
 		{"test-clock", no_argument, NULL, O_TESTCLOCK},
 		{"per-ip-connections", required_argument, NULL, O_PERIP}, {"max-queue", required_argument, NULL, O_MAXQUEUE},
-		{"timeout", required_argument, NULL, O_TIMEOUT},
+		{"timeout", required_argument, NULL, O_TIMEOUT}, {"trusted-proxy", required_argument, NULL, O_PROXY},
 		{NULL, 0, NULL, 0},
 	};
 	const char *data = cli_default_data(), *store_url = NULL, *listen = "127.0.0.1:8080", *sms_spec = "log",
-		   *web = NULL;
+		   *web = NULL, *proxies = NULL;
 	struct api_config cfg;
 	api_config_defaults(&cfg);
 	unsigned threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN), conns = 20000, per_ip = 0, max_queue = 20000,
@@ -67,6 +68,13 @@ int cli_serve(int argc, char **argv)
 		case O_SMS: sms_spec = optarg; break;
 		case O_WEB: web = optarg; break;
 		case O_TESTCLOCK: cfg.test_clock = true; break;
+		case O_PROXY:
+			if (!http_proxy_list_valid(optarg)) {
+				cli_fail("--trusted-proxy 应为以逗号分隔的 IP 地址（至多 16 个），例如 127.0.0.1");
+				return 2;
+			}
+			proxies = optarg;
+			break;
 		case O_PERIP:
 			if (!parse_uint(optarg, 1000000, &per_ip)) {
 				cli_fail("--per-ip-connections 应为非负整数（0 为不限）");
@@ -170,6 +178,7 @@ int cli_serve(int argc, char **argv)
 		.conn_limit = conns,
 		.per_ip_conn_limit = per_ip,
 		.timeout_s = timeout_s,
+		.trusted_proxies = proxies,
 	};
 	if (http_server_start(&hc, &srv, &err)) {
 		cli_fail("%s", err.message);

@@ -45,8 +45,17 @@ struct rate_slot {
 	unsigned count;
 };
 
+#define MAX_PROXIES 16
+
+/* An address as IPv6 bytes (IPv4 as ::ffff:a.b.c.d), for comparison. */
+struct ip_bytes {
+	unsigned char b[16];
+};
+
 struct http_server {
 	struct http_config cfg;
+	struct ip_bytes proxies[MAX_PROXIES];
+	size_t nproxies;
 	struct MHD_Daemon *daemon;
 	unsigned port;
 	struct route_stats *stats; /* nroutes + 1 (static and unmatched) */
@@ -119,13 +128,13 @@ const char *http_req_body(struct http_request *req, size_t *len)
 	return req->body.ptr;
 }
 
-static void client_ip(struct MHD_Connection *conn, char *out, size_t n);
+static void client_ip(struct http_request *req, char *out, size_t n);
 
 /* Formatted on first use: most requests (reads, submissions) never ask. */
 const char *http_req_client_ip(struct http_request *req)
 {
 	if (!req->ip[0])
-		client_ip(req->conn, req->ip, sizeof(req->ip));
+		client_ip(req, req->ip, sizeof(req->ip));
 	return req->ip;
 }
 
@@ -543,17 +552,112 @@ static void dispatch(struct http_request *req)
 	serve_static(req);
 }
 
-static void client_ip(struct MHD_Connection *conn, char *out, size_t n)
+static void ip4_bytes(const void *in4, struct ip_bytes *out)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	memset(out->b, 0, 10);
+	out->b[10] = out->b[11] = 0xff;
+	memcpy(out->b + 12, in4, 4);
+}
+
+/* Parses one textual address (inet_pton, IPv4 or IPv6) of n bytes. */
+static bool ip_parse(const char *text, size_t n, struct ip_bytes *out)
+{
+	char buf[INET6_ADDRSTRLEN];
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	unsigned char a4[4];
+	if (inet_pton(AF_INET, buf, a4) == 1) {
+		ip4_bytes(a4, out);
+		return true;
+	}
+	return inet_pton(AF_INET6, buf, out->b) == 1;
+}
+
+/* Writes the canonical text of an address (IPv4-mapped ones as IPv4). */
+static void ip_format(const struct ip_bytes *a, char *out, size_t n)
+{
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (memcmp(a->b, mapped, 12) == 0)
+		inet_ntop(AF_INET, a->b + 12, out, (socklen_t)n);
+	else
+		inet_ntop(AF_INET6, a->b, out, (socklen_t)n);
+}
+
+static const char *trim_span(const char *p, const char *end, size_t *n)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*n = (size_t)(end - p);
+	return p;
+}
+
+/* The comma-separated list into out (at most max); false on any bad entry. */
+static bool proxies_parse(const char *list, struct ip_bytes *out, size_t max, size_t *count)
+{
+	size_t k = 0;
+	for (const char *p = list;;) {
+		const char *comma = strchr(p, ',');
+		const char *end = comma ? comma : p + strlen(p);
+		size_t n;
+		const char *t = trim_span(p, end, &n);
+		if (k == max || !ip_parse(t, n, &out[k]))
+			return false;
+		k++;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	*count = k;
+	return true;
+}
+
+bool http_proxy_list_valid(const char *list)
+{
+	struct ip_bytes tmp[MAX_PROXIES];
+	size_t n;
+	return list && proxies_parse(list, tmp, MAX_PROXIES, &n);
+}
+
+/* The socket's peer; behind a trusted proxy, the last address of its
+ * X-Forwarded-For (the one that proxy saw: with nginx's $remote_addr the
+ * header holds only that one, with $proxy_add_x_forwarded_for it is
+ * appended last, so what a client put in front of it is not believed).
+ * A header that is missing or not an address leaves the proxy's own. */
+static void client_ip(struct http_request *req, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	snprintf(out, n, "?");
 	if (!ci || !ci->client_addr)
 		return;
 	const struct sockaddr *sa = ci->client_addr;
+	struct ip_bytes peer;
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)n);
+		ip4_bytes(&((const struct sockaddr_in *)(const void *)sa)->sin_addr, &peer);
 	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)n);
+		memcpy(peer.b, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	else
+		return;
+	const struct http_server *srv = req->srv;
+	for (size_t i = 0; i < srv->nproxies; i++) {
+		if (memcmp(srv->proxies[i].b, peer.b, 16) != 0)
+			continue;
+		const char *xff = http_req_header(req, "X-Forwarded-For");
+		if (xff) {
+			const char *last = strrchr(xff, ',');
+			last = last ? last + 1 : xff;
+			size_t len;
+			const char *t = trim_span(last, last + strlen(last), &len);
+			struct ip_bytes fwd;
+			if (ip_parse(t, len, &fwd))
+				peer = fwd;
+		}
+		break;
+	}
+	ip_format(&peer, out, n);
 }
 
 static enum MHD_Result queue(struct http_request *req)
@@ -702,6 +806,11 @@ int http_server_start(const struct http_config *cfg, struct http_server **out, s
 		return rc;
 	struct http_server *srv = ts_calloc(1, sizeof(*srv));
 	srv->cfg = *cfg;
+	if (cfg->trusted_proxies && !proxies_parse(cfg->trusted_proxies, srv->proxies, MAX_PROXIES, &srv->nproxies)) {
+		free(srv);
+		return ts_error_set(err, TS_EINVAL, "invalid", "受信任代理地址无效：%s（应为以逗号分隔的 IP 地址，至多 %d 个）",
+				    cfg->trusted_proxies, MAX_PROXIES);
+	}
 	srv->stats = ts_calloc(cfg->nroutes + 1, sizeof(*srv->stats));
 	srv->rate = ts_calloc(RATE_SLOTS, sizeof(*srv->rate));
 	pthread_mutex_init(&srv->rate_mu, NULL);

@@ -44,7 +44,14 @@ struct http_config {
 	unsigned conn_limit;       /* total connections */
 	unsigned per_ip_conn_limit;
 	unsigned timeout_s;        /* idle connection timeout (slow clients) */
+	/* Comma-separated addresses of reverse proxies (nginx) whose
+	 * X-Forwarded-For is believed: a request from one of them is taken to
+	 * come from that header's last address. NULL: the header is ignored. */
+	const char *trusted_proxies;
 };
+
+/* True when list is a comma-separated list of IPv4/IPv6 addresses (at most 16). */
+bool http_proxy_list_valid(const char *list);
 
 int http_server_start(const struct http_config *cfg, struct http_server **out, struct ts_error *err)
 	__attribute__((warn_unused_result));
