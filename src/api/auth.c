@@ -18,18 +18,20 @@ static bool ip_allowed(struct api_ctx *ctx, struct http_request *req, const char
 	return false;
 }
 
-static const char *phone_of(struct http_request *req, json_t *body)
+/* The body's phone, normalised into out (phone_normalize: "+86 138-0000-0000"
+ * is 13800000000, so a pasted number reaches the same account). */
+static const char *phone_of(struct http_request *req, json_t *body, char out[12])
 {
 	static const char *const keys[] = {"phone", "code", "purpose", NULL};
 	if (!api_only_keys(req, body, keys))
 		return NULL;
 	const char *phone = json_string_value(json_object_get(body, "phone"));
-	if (!phone || !phone_valid(phone)) {
+	if (!phone || !phone_normalize(phone, out)) {
 		api_reply_invalid(req, "请输入正确的11位手机号码",
 				  json_pack("[{s:s,s:s}]", "name", "phone", "message", "手机号码格式不正确"));
 		return NULL;
 	}
-	return phone;
+	return out;
 }
 
 void api_auth_sms_code(struct http_request *req, void *arg)
@@ -40,7 +42,8 @@ void api_auth_sms_code(struct http_request *req, void *arg)
 	json_t *body = api_body_object(req);
 	if (!body)
 		return;
-	const char *phone = phone_of(req, body);
+	char phone_buf[12];
+	const char *phone = phone_of(req, body, phone_buf);
 	if (!phone) {
 		json_decref(body);
 		return;
@@ -97,7 +100,8 @@ void api_auth_login(struct http_request *req, void *arg)
 	json_t *body = api_body_object(req);
 	if (!body)
 		return;
-	const char *phone = phone_of(req, body);
+	char phone_buf[12];
+	const char *phone = phone_of(req, body, phone_buf);
 	const char *code = json_string_value(json_object_get(body, "code"));
 	if (!phone)
 		goto out;

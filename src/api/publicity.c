@@ -456,7 +456,8 @@ void api_public_objection(struct http_request *req, void *arg)
 	json_t *errors = json_array();
 	if (!name || utf8_length(name) < 2 || utf8_length(name) > 30)
 		json_array_append_new(errors, json_pack("{s:s,s:s}", "name", "name", "message", "请填写真实姓名"));
-	if (!phone || !phone_valid(phone))
+	char phone_buf[12];
+	if (!phone || !phone_normalize(phone, phone_buf))
 		json_array_append_new(errors, json_pack("{s:s,s:s}", "name", "phone", "message", "请填写正确的手机号码"));
 	if (!text || utf8_length(text) < 5 || utf8_length(text) > 1000)
 		json_array_append_new(errors, json_pack("{s:s,s:s}", "name", "text", "message", "请填写异议内容（5–1000字）"));
@@ -474,6 +475,7 @@ void api_public_objection(struct http_request *req, void *arg)
 		goto out;
 	}
 	json_decref(errors);
+	phone = phone_buf; /* normalised, as at the code's request */
 	char bidx[CRYPT_HEX_BYTES], ch[CRYPT_HEX_BYTES];
 	crypt_blind_index(&ctx->keys, "phone", phone, bidx);
 	crypt_code_hash(&ctx->keys, phone, code ? code : "", ch);

@@ -99,3 +99,33 @@ bool phone_valid(const char *s)
 			return false;
 	return true;
 }
+
+bool phone_normalize(const char *s, char out[12])
+{
+	char digits[24];
+	size_t n = 0;
+	bool plus = false;
+	for (const char *p = s; *p; p++) {
+		if (isdigit((unsigned char)*p)) {
+			if (n == sizeof(digits) - 1)
+				return false;
+			digits[n++] = *p;
+		} else if (*p == '+' && n == 0 && !plus) {
+			plus = true;
+		} else if (*p != ' ' && *p != '-') {
+			return false;
+		}
+	}
+	digits[n] = '\0';
+	const char *d = digits;
+	if (n == 15 && strncmp(d, "0086", 4) == 0 && !plus)
+		d += 4;
+	else if (n == 13 && strncmp(d, "86", 2) == 0)
+		d += 2;
+	else if (plus || n != 11)
+		return false;
+	if (!phone_valid(d))
+		return false;
+	memcpy(out, d, 12);
+	return true;
+}

@@ -30,5 +30,10 @@ int idnum_sex(const char *id);
 
 /* Mainland mobile number: 11 digits, 1[3-9]xxxxxxxxx. */
 bool phone_valid(const char *s);
+/* A mainland mobile number as people type or paste it: spaces and dashes
+ * between the digits, and a leading "+86", "0086" or "86" (with or without a
+ * space or dash after it), are dropped; what remains must pass phone_valid.
+ * Writes the 11 digits and a NUL to out; false when it is not such a number. */
+bool phone_normalize(const char *s, char out[12]);
 
 #endif

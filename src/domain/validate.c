@@ -166,9 +166,9 @@ static const char *check_string_field(const struct field_def *f, const char *v, 
 			break;
 		return v;
 	case FT_PHONE:
-		if (!phone_valid(v))
+		if (!phone_normalize(v, norm))
 			break;
-		return v;
+		return strcmp(norm, v) == 0 ? v : norm;
 	case FT_ID_NUMBER: {
 		enum idnum_result r = idnum_check(v, ty, tm, td, norm);
 		if (r != IDNUM_OK) {

@@ -21,13 +21,27 @@ test('sms-code: 200 {"sent":true,"retry_after":S} and an SMS line with a 6-digit
 });
 
 test('sms-code: 422 invalid for malformed phones', async (t, srv) => {
-  for (const phone of ['12800000000', '1380000000', '138000000000', 'abcdefghijk', '', '+86 138 0000 0000']) {
+  for (const phone of ['12800000000', '1380000000', '138000000000', 'abcdefghijk', '', '+1 138 0000 0000', '138.0000.0000']) {
     const res = await api(srv, 'POST', '/api/v1/auth/sms-code', { json: { phone } });
     expectError(res, 422, 'invalid');
   }
   expectError(await api(srv, 'POST', '/api/v1/auth/sms-code', { json: {} }), 422, 'invalid');
   expectError(await api(srv, 'POST', '/api/v1/auth/sms-code', { json: { phone: 13800000000 } }), 422, 'invalid');
   expectError(await api(srv, 'POST', '/api/v1/auth/sms-code', { body: '{"phone":' }), 422, 'invalid');
+});
+
+test('a pasted number (+86, spaces, dashes) is the same phone: the SMS goes to its 11 digits and the login reaches the same account', async (t, srv) => {
+  const phone = newPhone();
+  const pasted = `+86 ${phone.slice(0, 3)} ${phone.slice(3, 7)} ${phone.slice(7)}`;
+  const res = await api(srv, 'POST', '/api/v1/auth/sms-code', { json: { phone: pasted } });
+  expectStatus(res, 200);
+  const code = await smsCode(srv, phone);
+  assert.ok(!smsLines(srv).some((l) => l.phone === pasted), 'the SMS line names the 11 digits');
+  const dashed = `${phone.slice(0, 3)}-${phone.slice(3, 7)}-${phone.slice(7)}`;
+  const first = await api(srv, 'POST', '/api/v1/auth/login', { json: { phone: dashed, code } });
+  expectStatus(first, 200);
+  // the plain number is the same phone: its code was sent seconds ago
+  expectError(await api(srv, 'POST', '/api/v1/auth/sms-code', { json: { phone } }), 429, 'rate_limited');
 });
 
 test('sms-code: 429 rate_limited for a second code to the same phone within 60 s', async (t, srv) => {

@@ -211,6 +211,34 @@ static void test_phone(void **state)
 	assert_false(phone_valid(""));
 }
 
+/* As people paste them: the same 11 digits, or refused. */
+static void test_phone_normalize(void **state)
+{
+	(void)state;
+	static const char *const same[] = {"13800138000", "138 0013 8000", "138-0013-8000", "+8613800138000",
+					   "+86 138 0013 8000", "+86-13800138000", "008613800138000", "8613800138000",
+					   " 13800138000 ", "86 138-0013-8000"};
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		char out[12] = "";
+		assert_true(phone_normalize(same[i], out));
+		assert_string_equal(out, "13800138000");
+	}
+	static const char *const bad[] = {"",
+					  "1380013800",       /* 10 digits */
+					  "138001380001",     /* 12 digits */
+					  "12345678901",      /* not a mobile prefix */
+					  "+13800138000",     /* + without 86 */
+					  "+0086 13800138000", /* + and 00 */
+					  "8612345678901",    /* 86 then not a mobile */
+					  "86 1380013800",    /* 86 then 10 digits */
+					  "138.0013.8000", "138\t00138000", "１３８００１３８０００", /* full-width digits */
+					  "138+00138000", "++8613800138000", "13800138000x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char out[12] = "";
+		assert_false(phone_normalize(bad[i], out));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_birth_and_sex),
 		cmocka_unit_test(test_phone),
+		cmocka_unit_test(test_phone_normalize),
 	};
 	return cmocka_run_group_tests_name("idnum", tests, NULL, NULL);
 }

@@ -32,6 +32,20 @@ export function checkIdNumber(v, today) {
 const charLen = (s) => Array.from(s).length;
 const isEmpty = (v) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 
+// A mainland mobile number as people paste it ("+86 138-0000-0000"): spaces
+// and dashes dropped, a leading +86 / 0086 / 86 dropped; the 11 digits, or ''
+// when it is not such a number. The server does the same (phone_normalize).
+export function normalizePhone(v) {
+  const s = String(v ?? '').trim();
+  if (!/^\+?[\d -]*$/.test(s)) return '';
+  const plus = s.startsWith('+');
+  let d = s.replace(/[^\d]/g, '');
+  if (d.length === 15 && d.startsWith('0086') && !plus) d = d.slice(4);
+  else if (d.length === 13 && d.startsWith('86')) d = d.slice(2);
+  else if (plus || d.length !== 11) return '';
+  return /^1[3-9]\d{9}$/.test(d) ? d : '';
+}
+
 export function isPickerType(t) {
   return t === 'select' || t === 'date' || t === 'org';
 }
@@ -86,7 +100,7 @@ export function validateField(field, value, ctx = {}) {
       return '';
     }
     case 'phone':
-      return /^1[3-9]\d{9}$/.test(s) ? '' : '请填写11位手机号码';
+      return normalizePhone(s) ? '' : '请填写11位手机号码';
     case 'id_number':
       return checkIdNumber(s, ctx.today);
     case 'bank_account':
@@ -110,6 +124,7 @@ export function normalizeFields(schemaFields, values) {
     if (f.type === 'integer' && /^-?\d+$/.test(String(v))) v = parseInt(v, 10);
     else if (f.type === 'id_number') v = String(v).toUpperCase();
     else if (f.type === 'bank_account') v = String(v).replace(/\s+/g, '');
+    else if (f.type === 'phone' && normalizePhone(v)) v = normalizePhone(v);
     out[f.key] = v;
   }
   return out;
