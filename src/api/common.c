@@ -152,8 +152,13 @@ bool api_auth_applicant(struct api_ctx *ctx, struct http_request *req, int64_t *
 	struct store_session s;
 	struct ts_error err;
 	int rc = store_session_get(ctx->store, hash, ts_now_us(), ctx->cfg.applicant_idle_us, &s, &err);
-	if (rc == TS_ENOTFOUND || (rc == 0 && strcmp(s.kind, "applicant") != 0)) {
+	if (rc == TS_ENOTFOUND) {
 		http_reply_error(req, 401, "unauthorized", "登录已失效，请重新登录");
+		return false;
+	}
+	if (rc == 0 && strcmp(s.kind, "applicant") != 0) {
+		/* a valid staff session: logging in again would not help */
+		http_reply_error(req, 403, "forbidden", "此功能仅限申报人使用");
 		return false;
 	}
 	if (rc) {

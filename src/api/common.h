@@ -28,7 +28,8 @@ bool api_only_keys(struct http_request *req, const json_t *obj, const char *cons
 
 /* The session token of the request (Bearer header or cookie), or NULL. */
 const char *api_token(struct http_request *req);
-/* Authenticates an applicant; on failure replies 401 and returns false. */
+/* Authenticates an applicant; on failure replies and returns false: 401 without
+ * a valid session, 403 forbidden for a valid staff session. */
 bool api_auth_applicant(struct api_ctx *ctx, struct http_request *req, int64_t *applicant);
 /* Sets the session cookie on the coming reply. */
 void api_set_session_cookie(struct http_request *req, const char *token, int64_t max_age_s);
@@ -42,7 +43,8 @@ struct staff_ctx {
 	char role[16];
 	bool totp_enabled;
 };
-/* Authenticates a staff member; on failure replies 401 and returns false. */
+/* Authenticates a staff member; on failure replies and returns false: 401
+ * without a valid session, 403 forbidden for a valid applicant session. */
 bool api_auth_staff(struct api_ctx *ctx, struct http_request *req, struct staff_ctx *out);
 /* Replies 403 and returns false unless the staff member has one of the roles (NULL-terminated). */
 bool api_require_role(struct http_request *req, const struct staff_ctx *st, const char *const *roles);

@@ -26,8 +26,11 @@ bool api_auth_staff(struct api_ctx *ctx, struct http_request *req, struct staff_
 	struct store_staff st;
 	struct ts_error err;
 	int rc = store_session_get(ctx->store, hash, ts_now_us(), ctx->cfg.staff_idle_us, &s, &err);
-	if (rc == 0 && strcmp(s.kind, "staff") != 0)
-		rc = TS_ENOTFOUND;
+	if (rc == 0 && strcmp(s.kind, "staff") != 0) {
+		/* a valid applicant session: logging in again would not help */
+		http_reply_error(req, 403, "forbidden", "此功能仅限工作人员使用");
+		return false;
+	}
 	if (rc == 0)
 		rc = store_staff_get(ctx->store, NULL, s.subject, &st, &err);
 	if (rc == TS_ENOTFOUND) {

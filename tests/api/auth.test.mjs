@@ -165,6 +165,43 @@ test('applicant endpoints answer 401 without a token and with a garbage token', 
   assert.equal(mine.body.applications.length, 1);
 });
 
+test('a valid session of the wrong kind is 403 forbidden (not 401): applicant on staff endpoints, staff on applicant endpoints', async (t, srv) => {
+  const a = await newApplicant(srv);
+  const app = expectSubmitted(await submit(srv, a.token, 'yn2022-skill', 'technician', await validFields(srv, 'yn2022-skill', { id_number: a.id })));
+  const staff = await api(srv, 'POST', '/api/v1/staff/login', { json: { username: 'km-reviewer', password: 'Tisheng@2022' } });
+  expectStatus(staff, 200);
+  const staffToken = staff.body.token;
+  const staffCalls = [
+    ['GET', '/api/v1/review/applications?program=yn2022-skill'],
+    ['GET', `/api/v1/review/applications/${app.id}`],
+    ['POST', `/api/v1/review/applications/${app.id}/decision`, { decision: 'pass' }],
+    ['GET', '/api/v1/exports/summary.xlsx?program=yn2022-skill'],
+    ['GET', '/api/v1/exports/letter.pdf?program=yn2022-skill'],
+    ['GET', '/api/v1/staff/me'],
+  ];
+  for (const [method, p, json] of staffCalls) {
+    const e = expectError(await api(srv, method, p, { token: a.token, json }), 403, 'forbidden');
+    assert.match(e.message, /工作人员/, `${method} ${p}: the message should say it is for staff: ${e.message}`);
+  }
+  const fields = await validFields(srv, 'yn2022-skill');
+  const applicantCalls = [
+    ['GET', '/api/v1/applications'],
+    ['POST', '/api/v1/applications', { program: 'yn2022-skill', category: 'technician', fields }],
+    ['GET', `/api/v1/applications/${app.id}`],
+    ['GET', `/api/v1/applications/${app.id}/form.pdf`],
+  ];
+  for (const [method, p, json] of applicantCalls) {
+    const e = expectError(await api(srv, method, p, { token: staffToken, json }), 403, 'forbidden');
+    assert.match(e.message, /申报人/, `${method} ${p}: the message should say it is for applicants: ${e.message}`);
+  }
+  // no session or an unknown one stays 401
+  expectError(await api(srv, 'GET', '/api/v1/review/applications?program=yn2022-skill'), 401);
+  expectError(await api(srv, 'GET', '/api/v1/review/applications?program=yn2022-skill', { token: 'a'.repeat(64) }), 401);
+  // and the right kind still works
+  expectStatus(await api(srv, 'GET', '/api/v1/review/applications?program=yn2022-skill', { token: staffToken }), 200);
+  expectStatus(await api(srv, 'GET', `/api/v1/applications/${app.id}`, { token: a.token }), 200);
+});
+
 test('races: 20 simultaneous code requests for one phone send one SMS; 20 simultaneous logins with one code give one token', async (t, srv) => {
   const phone = newPhone();
   const sends = await Promise.all(Array.from({ length: 20 }, () => api(srv, 'POST', '/api/v1/auth/sms-code', { json: { phone } })));
