@@ -134,9 +134,12 @@ void api_staff_login(struct http_request *req, void *arg)
 	}
 	have_staff = true;
 	if (st.locked_until > now) {
-		char msg[128];
+		char msg[128], retry[24];
+		int64_t left_us = st.locked_until - now;
 		snprintf(msg, sizeof(msg), "密码错误次数过多，账号已锁定，请 %lld 分钟后再试",
-			 (long long)((st.locked_until - now) / (60 * TS_US_PER_SEC) + 1));
+			 (long long)(left_us / (60 * TS_US_PER_SEC) + 1));
+		snprintf(retry, sizeof(retry), "%lld", (long long)((left_us + TS_US_PER_SEC - 1) / TS_US_PER_SEC));
+		http_add_header(req, "Retry-After", retry);
 		http_reply_error(req, 429, "locked", msg);
 		goto out;
 	}

@@ -220,6 +220,10 @@ test('staff login: 5 failures lock the account (429 locked) for 15 minutes, othe
   const locked = await attempt(NEW_PASSWORD);
   expectError(locked, 429, 'locked');
   assert.ok(!locked.body.token, 'a locked account got a token');
+  // Retry-After: the seconds until the lock ends (15 minutes from the 5th failure)
+  const retry = locked.headers.get('retry-after');
+  assert.match(retry ?? '', /^\d+$/, `429 locked without a Retry-After header of seconds: ${show(locked)}`);
+  assert.ok(Number(retry) > 14 * 60 && Number(retry) <= 15 * 60, `Retry-After ${retry} is not the time left of a 15-minute lock`);
   // an unknown user answers like a wrong password
   expectError(await attempt('whatever', 'no-such-user'), 401, 'bad_credentials');
   expectStatus(await attempt(NEW_PASSWORD, 'ql1-reviewer'), 200);
