@@ -15,7 +15,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum { OPT_DATA = 1000, OPT_STORE, OPT_DEMO, OPT_OPENS, OPT_CLOSES, OPT_ORG, OPT_ROLE, OPT_USER, OPT_FROM, OPT_TO };
+enum {
+	OPT_DATA = 1000, OPT_STORE, OPT_DEMO, OPT_OPENS, OPT_CLOSES, OPT_ORG, OPT_ROLE, OPT_USER, OPT_FROM, OPT_TO,
+	OPT_UPDATE
+};
 
 static const struct option common_opts[] = {
 	{"data", required_argument, NULL, OPT_DATA},   {"store", required_argument, NULL, OPT_STORE},
@@ -23,12 +26,13 @@ static const struct option common_opts[] = {
 	{"closes", required_argument, NULL, OPT_CLOSES}, {"org", required_argument, NULL, OPT_ORG},
 	{"role", required_argument, NULL, OPT_ROLE},   {"username", required_argument, NULL, OPT_USER},
 	{"from", required_argument, NULL, OPT_FROM},   {"to", required_argument, NULL, OPT_TO},
+	{"update", no_argument, NULL, OPT_UPDATE},
 	{NULL, 0, NULL, 0},
 };
 
 struct opts {
 	struct cli_common c;
-	bool demo;
+	bool demo, update;
 	const char *opens, *closes, *org, *role, *username, *from, *to;
 };
 
@@ -63,6 +67,7 @@ static int parse(int argc, char **argv, struct opts *o, char **pos, int maxpos, 
 		case OPT_USER: o->username = optarg; break;
 		case OPT_FROM: o->from = optarg; break;
 		case OPT_TO: o->to = optarg; break;
+		case OPT_UPDATE: o->update = true; break;
 		default:
 			cli_fail("无法识别的选项：%s", argv[optind - 1]);
 			return 2;
@@ -342,6 +347,23 @@ static bool org_known(struct store *s, const char *code)
 	return found;
 }
 
+/* Whether a staff account named `username` exists; on a store failure
+ * returns its status with err filled and *out untouched. */
+static int staff_exists(struct store *s, const char *username, bool *out, struct ts_error *err)
+{
+	struct store_staff st;
+	int rc = store_staff_get(s, username, 0, &st, err);
+	if (rc == TS_ENOTFOUND) {
+		*out = false;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	store_staff_free(&st);
+	*out = true;
+	return 0;
+}
+
 int cli_staff(int argc, char **argv)
 {
 	struct opts o;
@@ -351,7 +373,7 @@ int cli_staff(int argc, char **argv)
 		return rc;
 	if (npos != 1 || strcmp(pos[0], "add") != 0 || !o.org || !o.role || !o.username) {
 		cli_fail("用法：tisheng staff add --data DIR --org CODE --role reviewer|admin|finance|auditor --username U"
-			 "（密码从标准输入读取）");
+			 " [--update]（密码从标准输入读取；--update 覆盖已有账号的工会、角色和密码）");
 		return 2;
 	}
 	static const char *const roles[] = {"reviewer", "admin", "finance", "auditor"};
@@ -384,9 +406,16 @@ int cli_staff(int argc, char **argv)
 	}
 	char hash[256];
 	struct ts_error err;
+	bool exists = false;
 	rc = 0;
 	if (!org_known(s, o.org)) {
 		cli_fail("找不到工会组织 %s", o.org);
+		rc = 1;
+	} else if (staff_exists(s, o.username, &exists, &err)) {
+		cli_fail("无法读取账号：%s", err.message);
+		rc = 1;
+	} else if (exists && !o.update) {
+		cli_fail("工作人员账号 %s 已存在，未做任何修改；如要覆盖其工会、角色和密码，请加 --update", o.username);
 		rc = 1;
 	} else if (crypt_password_hash(pw, hash, sizeof(hash))) {
 		cli_fail("密码哈希失败");
@@ -395,7 +424,7 @@ int cli_staff(int argc, char **argv)
 		cli_fail("保存账号失败：%s", err.message);
 		rc = 1;
 	} else {
-		printf("已添加工作人员 %s（%s，%s）\n", o.username, o.role, o.org);
+		printf("%s工作人员 %s（%s，%s）\n", exists ? "已更新" : "已添加", o.username, o.role, o.org);
 	}
 	crypt_wipe(pw, sizeof(pw));
 	store_close(s);
