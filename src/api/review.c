@@ -363,8 +363,11 @@ static int check_decider(struct api_ctx *ctx, const struct program_spec *spec, c
 {
 	if (!status_in_running(a->status) || strcmp(a->status, "returned") == 0 || (size_t)a->stage >= spec->nstages ||
 	    spec->stages[a->stage].kind != STAGE_REVIEW ||
-	    strcmp(a->status, spec_stage_waiting_status(spec, (size_t)a->stage)) != 0)
-		return ts_error_set(err, TS_ECONFLICT, "wrong_stage", "该申报当前不在待审核环节（状态：%s）", a->status);
+	    strcmp(a->status, spec_stage_waiting_status(spec, (size_t)a->stage)) != 0) {
+		char label[160];
+		return ts_error_set(err, TS_ECONFLICT, "wrong_stage", "该申报当前不在待审核环节（状态：%s）",
+				    review_status_label(spec, a->status, label, sizeof(label)));
+	}
 	char resp[64];
 	if (!review_responsible_for(ctx, spec, a, resp, sizeof(resp)) || strcmp(resp, st->org) != 0) {
 		char name[200] = "";

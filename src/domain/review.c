@@ -13,6 +13,45 @@ static bool level_in(const struct stage_def *st, const char *level)
 	return false;
 }
 
+/* Kept in step with web/console/src/labels.js (STATUS). */
+static const struct {
+	const char *status, *label;
+} status_labels[] = {
+	{"submitted", "已提交，待初审"},
+	{"initial_passed", "初审通过"},
+	{"base_publicized", "基层公示期满"},
+	{"rechecked", "复核通过"},
+	{"province_passed", "省总审核通过"},
+	{"province_publicized", "省总公示期满"},
+	{"approved", "终审批准"},
+	{"paid", "已发放"},
+	{"returned", "退回补正中"},
+	{"rejected", "不通过"},
+	{"abandoned", "逾期未补正（放弃）"},
+	{"withdrawn", "申报人已撤回"},
+	{"cancelled", "已取消资格"},
+};
+
+const char *review_status_label(const struct program_spec *spec, const char *status, char *out, size_t n)
+{
+	if (n == 0)
+		return out;
+	const char *s = status ? status : "";
+	for (size_t i = 0; i < sizeof(status_labels) / sizeof(status_labels[0]); i++)
+		if (strcmp(status_labels[i].status, s) == 0) {
+			snprintf(out, n, "%s", status_labels[i].label);
+			return out;
+		}
+	for (size_t i = 0; spec && i < spec->nstages; i++)
+		if (spec->stages[i].pass_status && strcmp(spec->stages[i].pass_status, s) == 0) {
+			snprintf(out, n, "%s%s", spec->stages[i].name,
+				 spec->stages[i].kind == STAGE_PUBLICITY ? "期满" : "通过");
+			return out;
+		}
+	snprintf(out, n, "%s", s);
+	return out;
+}
+
 bool review_responsible(const struct stage_def *st, const char *union_code, org_lookup_fn lookup, void *ctx,
 			char *out, size_t n)
 {

@@ -22,6 +22,13 @@ bool review_responsible(const struct stage_def *st, const char *union_code, org_
 /* True when `code` is `root` or lies below it. */
 bool review_in_subtree(const char *root, const char *code, org_lookup_fn lookup, void *ctx);
 
+/* The Chinese name of an application status, as the staff console shows it
+ * ("initial_passed" → "初审通过"), written to out (always NUL-terminated) and
+ * returned. A status only `spec` knows (a stage's pass_status beyond the
+ * statuses of docs/review.md) is named after its stage; `spec` may be NULL.
+ * An unknown status is written as it is. */
+const char *review_status_label(const struct program_spec *spec, const char *status, char *out, size_t n);
+
 enum review_decision_kind { DECISION_PASS, DECISION_REJECT, DECISION_RETURN };
 
 struct review_decision {

@@ -215,9 +215,13 @@ test('a decision at the wrong stage is 409 wrong_stage; a repeated decision appl
   const rejected = people[1]; // rejected
   const b1 = await state(srv, passed.app.id);
   const b2 = await state(srv, rejected.app.id);
-  expectError(await decide(srv, S.wh1.token, passed.app.id, { decision: 'pass' }), 409, 'wrong_stage');
+  const e1 = expectError(await decide(srv, S.wh1.token, passed.app.id, { decision: 'pass' }), 409, 'wrong_stage');
   expectError(await decide(srv, S.wh1.token, passed.app.id, { decision: 'reject', reason: '重复' }), 409, 'wrong_stage');
-  expectError(await decide(srv, S.wh1.token, rejected.app.id, { decision: 'pass' }), 409, 'wrong_stage');
+  const e2 = expectError(await decide(srv, S.wh1.token, rejected.app.id, { decision: 'pass' }), 409, 'wrong_stage');
+  // the message names the status in Chinese, not by its code
+  assert.match(e1.message, /初审通过/, e1.message);
+  assert.match(e2.message, /不通过/, e2.message);
+  for (const e of [e1, e2]) assert.doesNotMatch(e.message, /[a-z]{3,}/, `a raw status code in the message: ${e.message}`);
   expectError(
     await decide(srv, S.wh1.token, rejected.app.id, { decision: 'return', items: ['补充'], deadline: await cstDate(srv, 3) }),
     409,

@@ -135,12 +135,35 @@ static void test_days(void **state)
 	json_decref(cal);
 }
 
+static void test_status_label(void **state)
+{
+	(void)state;
+	char out[64];
+	assert_string_equal(review_status_label(NULL, "initial_passed", out, sizeof(out)), "初审通过");
+	assert_string_equal(review_status_label(NULL, "returned", out, sizeof(out)), "退回补正中");
+	assert_string_equal(review_status_label(NULL, "paid", out, sizeof(out)), "已发放");
+	/* a status only the spec defines is named after its stage */
+	struct stage_def stages[] = {
+		{.name = "工会复审", .pass_status = "union_checked", .kind = STAGE_REVIEW},
+		{.name = "单位公示", .pass_status = "unit_shown", .kind = STAGE_PUBLICITY},
+	};
+	struct program_spec spec = {.stages = stages, .nstages = 2};
+	assert_string_equal(review_status_label(&spec, "union_checked", out, sizeof(out)), "工会复审通过");
+	assert_string_equal(review_status_label(&spec, "unit_shown", out, sizeof(out)), "单位公示期满");
+	/* unknown: as it is; a short buffer is cut, still terminated */
+	assert_string_equal(review_status_label(&spec, "odd_status", out, sizeof(out)), "odd_status");
+	assert_string_equal(review_status_label(NULL, NULL, out, sizeof(out)), "");
+	char tiny[4];
+	assert_string_equal(review_status_label(NULL, "odd_status", tiny, sizeof(tiny)), "odd");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_responsible),
 		cmocka_unit_test(test_decisions),
 		cmocka_unit_test(test_days),
+		cmocka_unit_test(test_status_label),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
