@@ -76,7 +76,8 @@ static int parse(int argc, char **argv, struct opts *o, char **pos, int maxpos, 
 	return 0;
 }
 
-static struct store *open_store(const struct cli_common *c)
+/* Opens the store, creating an empty one if none is there (for init). */
+static struct store *create_store(const struct cli_common *c)
 {
 	struct store *s = NULL;
 	struct ts_error err;
@@ -87,16 +88,84 @@ static struct store *open_store(const struct cli_common *c)
 	return s;
 }
 
+/* False, with the reason reported, when the store is the default SQLite file
+ * of the data directory and the directory or the file is missing: opening it
+ * would only fail (no directory) or make an empty, uninitialised database. */
+static bool data_dir_ready(const struct cli_common *c)
+{
+	if (cli_store_url(c->data_dir, c->store))
+		return true;
+	struct stat st;
+	if (stat(c->data_dir, &st) != 0) {
+		if (errno == ENOENT)
+			cli_fail("数据目录 %s 不存在；请先运行 tisheng init --data %s 创建，或用 --data 指定已有的数据目录",
+				 c->data_dir, c->data_dir);
+		else
+			cli_fail("无法访问数据目录 %s：%s", c->data_dir, strerror(errno));
+		return false;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		cli_fail("%s 不是目录，不能作为数据目录", c->data_dir);
+		return false;
+	}
+	char db[4200];
+	snprintf(db, sizeof(db), "%s/tisheng.db", c->data_dir);
+	if (stat(db, &st) != 0) {
+		cli_fail("数据目录 %s 尚未初始化（没有数据库 %s）；请先运行 tisheng init --data %s", c->data_dir, db,
+			 c->data_dir);
+		return false;
+	}
+	return true;
+}
+
+/* Opens the store of an initialised data directory. */
+static struct store *open_store(const struct cli_common *c)
+{
+	return data_dir_ready(c) ? create_store(c) : NULL;
+}
+
 /* ---- loading files ---- */
+
+/* Why a file could not be read, in Chinese for the common cases, with the
+ * system's own words. Returns `buf`. */
+static const char *errno_text(int e, char *buf, size_t n)
+{
+	const char *why = e == ENOENT ? "文件不存在" : e == EACCES ? "没有读取权限" : e == EISDIR ? "这是一个目录" : NULL;
+	if (why)
+		snprintf(buf, n, "%s（%s）", why, strerror(e));
+	else
+		snprintf(buf, n, "%s", strerror(e));
+	return buf;
+}
+
+/* Reads a JSON file; NULL, with the reason reported (the file cannot be
+ * read, or where its JSON is broken), on failure. */
+static json_t *load_json_file(const char *path)
+{
+	char why[200];
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		cli_fail("无法读取文件 %s：%s", path, errno_text(errno, why, sizeof(why)));
+		return NULL;
+	}
+	json_error_t je;
+	json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+	int read_errno = ferror(f) ? errno : 0;
+	fclose(f);
+	if (root)
+		return root;
+	if (read_errno)
+		cli_fail("无法读取文件 %s：%s", path, errno_text(read_errno, why, sizeof(why)));
+	else
+		cli_fail("%s：不是有效的 JSON（第 %d 行第 %d 列：%s）", path, je.line, je.column, je.text);
+	return NULL;
+}
 
 static int load_orgs_file(struct store *s, const char *path, int *count)
 {
-	json_error_t je;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!root) {
-		cli_fail("%s：不是有效的 JSON（第 %d 行：%s）", path, je.line, je.text);
+	json_t *root = load_json_file(path);
+	if (!root)
 		return 1;
-	}
 	json_t *orgs = json_object_get(root, "orgs");
 	if (!json_is_array(orgs)) {
 		cli_fail("%s：应为 {\"orgs\":[…]}", path);
@@ -140,12 +209,9 @@ static int load_orgs_file(struct store *s, const char *path, int *count)
 static int load_program_file(struct store *s, const char *path, const char *opens, const char *closes,
 			     bool quiet)
 {
-	json_error_t je;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!root) {
-		cli_fail("%s：不是有效的 JSON（第 %d 行：%s）", path, je.line, je.text);
+	json_t *root = load_json_file(path);
+	if (!root)
 		return 1;
-	}
 	int64_t now = ts_now_us();
 	int64_t old_closes = 0;
 	bool have_old = ts_time_parse(json_string_value(json_object_get(root, "closes_at")), now, &old_closes) == 0;
@@ -276,7 +342,7 @@ int cli_init(int argc, char **argv)
 		cli_fail("无法写入 %s/store.url", o.c.data_dir);
 		return 1;
 	}
-	struct store *s = open_store(&o.c);
+	struct store *s = create_store(&o.c);
 	if (!s)
 		return 1;
 	printf("数据目录已创建：%s（数据库结构版本 %d，密钥 %s/keys/master.key，权限 0600）\n", o.c.data_dir,

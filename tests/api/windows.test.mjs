@@ -2,6 +2,7 @@
 // backfill (依序递补), on copies of the skill program loaded through the CLI.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 
 import {
   useServer, api, expectStatus, expectError, show, newApplicant, validFields, submit,
@@ -148,4 +149,32 @@ test('backfill: when rank 1 withdraws, the waitlisted rank 3 becomes queued; ran
   // withdrawing twice is refused and changes nothing
   const again = await api(srv, 'POST', `/api/v1/applications/${A.app.id}/withdraw`, { token: A.token, json: {} });
   expectError(again, 409);
+});
+
+test('CLI: a missing data directory or program file is named as such, with the exit codes unchanged', async (t, srv) => {
+  const missing = `${srv.tmp}/no-such-dir`;
+  const v = await srv.cli(['ledger', 'verify', '--data', missing]);
+  assert.equal(v.code, 1, `ledger verify --data ${missing} exited ${v.code}\n${v.stderr}`);
+  assert.match(v.stderr, /数据目录.*no-such-dir.*不存在/, v.stderr);
+  assert.match(v.stderr, /tisheng init/, `no hint to run tisheng init: ${v.stderr}`);
+  assert.doesNotMatch(v.stderr, /暂不可用|unable to open database/, v.stderr);
+  // an existing but empty directory is not initialised, and stays empty
+  const empty = `${srv.tmp}/empty-dir`;
+  fs.mkdirSync(empty);
+  const e = await srv.cli(['ledger', 'verify', '--data', empty]);
+  assert.equal(e.code, 1, `ledger verify on an empty directory exited ${e.code}\n${e.stdout}\n${e.stderr}`);
+  assert.match(e.stderr, /尚未初始化.*tisheng init/, e.stderr);
+  assert.deepEqual(fs.readdirSync(empty), [], 'ledger verify created files in an uninitialised directory');
+
+  const file = `${srv.tmp}/missing.json`;
+  const p = await srv.cli(['program', 'load', file, '--data', srv.data]);
+  assert.equal(p.code, 1, `program load of a missing file exited ${p.code}\n${p.stderr}`);
+  assert.match(p.stderr, /无法读取文件 .*missing\.json：文件不存在/, p.stderr);
+  assert.doesNotMatch(p.stderr, /JSON|第 -1 行/, p.stderr);
+  // broken JSON is still reported as such
+  const bad = `${srv.tmp}/bad.json`;
+  fs.writeFileSync(bad, '{"id": ');
+  const b = await srv.cli(['program', 'load', bad, '--data', srv.data]);
+  assert.equal(b.code, 1);
+  assert.match(b.stderr, /不是有效的 JSON（第 1 行/, b.stderr);
 });
