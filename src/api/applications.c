@@ -646,9 +646,10 @@ void api_app_form_pdf(struct http_request *req, void *arg)
 		api_reply_err(req, &err);
 		goto out;
 	}
-	char name[64];
+	char name[64], ascii[40];
 	snprintf(name, sizeof(name), "申报表-%lld", (long long)a.id);
-	http_add_header_download(req, name, "pdf");
+	snprintf(ascii, sizeof(ascii), "form-%lld", (long long)a.id);
+	api_add_download(req, name, ascii, "pdf");
 	http_add_header(req, "Cache-Control", "no-store");
 	size_t n;
 	char *bytes = ts_buf_detach(&pdf, &n);

@@ -167,9 +167,10 @@ static const char *const review_roles[] = {"reviewer", "admin", "auditor", NULL}
 /* ---- XLSX ---- */
 
 /* Writes a sheet: title (merged), a line above the table, the header, the
- * rows (formula-safe), then `after` lines. Serves the file. */
-static void reply_xlsx(struct http_request *req, const char *filename, const char *title, const char *above,
-		       const json_t *header, const json_t *rows, const json_t *after)
+ * rows (formula-safe), then `after` lines. Serves the file as `filename`
+ * (UTF-8), `ascii` for clients without filename*. */
+static void reply_xlsx(struct http_request *req, const char *filename, const char *ascii, const char *title,
+		       const char *above, const json_t *header, const json_t *rows, const json_t *after)
 {
 	char path[] = "/tmp/tisheng-export-XXXXXX";
 	int fd = mkstemp(path);
@@ -249,7 +250,7 @@ static void reply_xlsx(struct http_request *req, const char *filename, const cha
 		http_reply_error(req, 500, "internal", "无法生成表格");
 		return;
 	}
-	http_add_header_download(req, filename, "xlsx");
+	api_add_download(req, filename, ascii, "xlsx");
 	http_add_header(req, "Cache-Control", "no-store");
 	size_t len;
 	char *bytes = ts_buf_detach(&file, &len);
@@ -288,9 +289,10 @@ void api_export_summary(struct http_request *req, void *arg)
 	char above[300];
 	snprintf(above, sizeof(above), "%s%s", label ? label : "上报单位：", json_string_value(json_object_get(x.rc.vars, "org")));
 	json_t *header = labels(x.rc.columns);
-	char fname[300];
+	char fname[300], ascii[160];
 	snprintf(fname, sizeof(fname), "汇总表-%s-%s", json_string_value(json_object_get(x.rc.vars, "org")), x.p->spec->id);
-	reply_xlsx(req, fname, json_string_value(json_object_get(def, "title")), above, header, x.rc.rows, after);
+	snprintf(ascii, sizeof(ascii), "summary-%s-%s", x.p->spec->id, x.org);
+	reply_xlsx(req, fname, ascii, json_string_value(json_object_get(def, "title")), above, header, x.rc.rows, after);
 	json_decref(header);
 	json_decref(after);
 	char target[160];
@@ -335,9 +337,10 @@ void api_export_letter(struct http_request *req, void *arg)
 	if (render_letter_pdf(doc, &pdf, &err)) {
 		api_reply_err(req, &err);
 	} else {
-		char name[300];
+		char name[300], ascii[160];
 		snprintf(name, sizeof(name), "推荐承诺书-%s-%s", json_string_value(json_object_get(x.rc.vars, "org")), x.p->spec->id);
-		http_add_header_download(req, name, "pdf");
+		snprintf(ascii, sizeof(ascii), "letter-%s-%s", x.p->spec->id, x.org);
+		api_add_download(req, name, ascii, "pdf");
 		http_add_header(req, "Cache-Control", "no-store");
 		size_t n;
 		char *bytes = ts_buf_detach(&pdf, &n);
@@ -377,9 +380,10 @@ void api_export_approved(struct http_request *req, void *arg)
 	char above[300];
 	snprintf(above, sizeof(above), "导出单位：%s　导出时间：%s", json_string_value(json_object_get(x.rc.vars, "org")),
 		 json_string_value(json_object_get(x.rc.vars, "date")));
-	char fname[300];
+	char fname[300], ascii[160];
 	snprintf(fname, sizeof(fname), "终审通过名单-%s", x.p->spec->id);
-	reply_xlsx(req, fname, title, above, header, x.rc.rows, after);
+	snprintf(ascii, sizeof(ascii), "approved-%s-%s", x.p->spec->id, x.org);
+	reply_xlsx(req, fname, ascii, title, above, header, x.rc.rows, after);
 	json_decref(header);
 	json_decref(after);
 	char target[160];

@@ -217,6 +217,15 @@ test('PUT /api/v1/applications/{id}: changing the ID number to another applicant
   expectStatus(await api(srv, 'GET', '/healthz'), 200);
 });
 
+test('form.pdf: Content-Disposition has the Chinese filename* and a meaningful ASCII filename', async (t, srv) => {
+  const a = await applicantWithApp(srv);
+  const res = await api(srv, 'GET', `/api/v1/applications/${a.app.id}/form.pdf`, { token: a.token, timeout: 60000 });
+  expectStatus(res, 200);
+  const cd = res.headers.get('content-disposition') ?? '';
+  assert.equal(/filename="([^"]*)"/.exec(cd)?.[1], `form-${a.app.id}.pdf`, cd);
+  assert.equal(decodeURIComponent(/filename\*=UTF-8''([^;]*)/.exec(cd)?.[1] ?? ''), `申报表-${a.app.id}.pdf`, cd);
+});
+
 test('odd application ids (non-numeric, negative, huge, encoded) → 404 or 401, never a server error', async (t, srv) => {
   const a = await applicantWithApp(srv);
   for (const id of ['0', '-1', '1abc', '1.0', '99999999999999999999999', '%20', '1%20OR%201%3D1', "1'", '%00', 'null']) {

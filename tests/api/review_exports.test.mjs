@@ -168,6 +168,30 @@ test('letter.pdf (推荐承诺书) of the subtree: a PDF with the title and the 
   assert.match(et, /材料4份/);
 });
 
+/** The plain filename="…" and the decoded filename*=UTF-8''… of a Content-Disposition. */
+function downloadNames(res) {
+  const cd = res.headers.get('content-disposition') ?? '';
+  const plain = /filename="([^"]*)"/.exec(cd)?.[1];
+  const star = /filename\*=UTF-8''([^;]*)/.exec(cd)?.[1];
+  return { cd, plain, utf8: star === undefined ? undefined : decodeURIComponent(star) };
+}
+
+test('downloads: filename* keeps the Chinese name; the plain filename is a meaningful ASCII name', async (t, srv) => {
+  const cases = [
+    [`summary.xlsx?program=${SKILL}&org=${GD}`, S.km, `summary-${SKILL}-${GD}.xlsx`, /^汇总表-.+-yn2022-skill\.xlsx$/],
+    [`letter.pdf?program=${SKILL}&org=${GD}`, S.km, `letter-${SKILL}-${GD}.pdf`, /^推荐承诺书-.+-yn2022-skill\.pdf$/],
+    [`approved.xlsx?program=${SKILL}`, S.finance, `approved-${SKILL}-yn.xlsx`, /^终审通过名单-yn2022-skill\.xlsx$/],
+  ];
+  for (const [q, who, plain, utf8] of cases) {
+    const res = await api(srv, 'GET', `/api/v1/exports/${q}`, { token: who.token });
+    expectStatus(res, 200);
+    const n = downloadNames(res);
+    assert.match(n.cd, /^attachment;/, n.cd);
+    assert.equal(n.plain, plain, `plain filename of ${q}: ${n.cd}`);
+    assert.match(n.utf8 ?? '', utf8, `filename* of ${q}: ${n.cd}`);
+  }
+});
+
 test('exports refuse: outside the subtree 404, no session 401, a reviewer cannot read approved.xlsx', async (t, srv) => {
   for (const f of ['summary.xlsx', 'letter.pdf']) {
     expectError(await api(srv, 'GET', `/api/v1/exports/${f}?program=${SKILL}&org=${U.qj}`, { token: S.km.token }), 404);
