@@ -205,7 +205,35 @@ static int load_orgs_file(struct store *s, const char *path, int *count)
 	return rc;
 }
 
-/* Loads a program file, moving its window when opens/closes are given. */
+/* Refuses (1, reported) a spec whose category has fewer places than are
+ * already taken: ranks beyond `places` would exist. */
+static int check_places(struct store *s, const char *path, const struct program_spec *spec)
+{
+	json_t *taken = NULL;
+	struct ts_error err;
+	if (store_quota_taken(s, &taken, &err)) {
+		cli_fail("无法读取已占用的名额：%s", err.message);
+		return 1;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < spec->ncats; i++) {
+		const struct category_def *c = &spec->cats[i];
+		char key[128];
+		snprintf(key, sizeof(key), "%s/%s", spec->id, c->code);
+		int64_t n = json_integer_value(json_object_get(taken, key));
+		if (c->places < n) {
+			cli_fail("%s：类别 %s（%s）的名额 places=%lld 少于已占用的 %lld 个，不能减少到已占用数以下；"
+				 "未做任何修改",
+				 path, c->code, c->name, (long long)c->places, (long long)n);
+			rc = 1;
+		}
+	}
+	json_decref(taken);
+	return rc;
+}
+
+/* Loads a program file, moving its window when opens/closes are given.
+ * Nothing is stored when the file or the spec is refused. */
 static int load_program_file(struct store *s, const char *path, const char *opens, const char *closes,
 			     bool quiet)
 {
@@ -250,6 +278,11 @@ static int load_program_file(struct store *s, const char *path, const char *open
 	struct ts_error err;
 	if (spec_parse(root, &spec, &err)) {
 		cli_fail("%s：项目定义有误：%s", path, err.message);
+		json_decref(root);
+		return 1;
+	}
+	if (check_places(s, path, spec)) {
+		spec_free(spec);
 		json_decref(root);
 		return 1;
 	}

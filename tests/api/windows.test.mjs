@@ -178,3 +178,31 @@ test('CLI: a missing data directory or program file is named as such, with the e
   assert.equal(b.code, 1);
   assert.match(b.stderr, /不是有效的 JSON（第 1 行/, b.stderr);
 });
+
+test('program load refuses places below the places already taken, naming the category and both counts; nothing changes', async (t, srv) => {
+  const P = 't-shrink';
+  const spec = await loadProgramCopy(srv, { id: P, opens: 'now', closes: 'now+7200s', mutate: smallQuota });
+  for (let i = 0; i < 2; i++) {
+    const a = await newApplicant(srv);
+    expectSubmitted(await submit(srv, a.token, P, 'senior-technician', await validFields(srv, P, { id_number: a.id })));
+  }
+  const listed = async () => (await api(srv, 'GET', '/api/v1/programs')).body.programs.find((p) => p.id === P);
+  const before = await listed();
+  const shrunk = structuredClone(spec);
+  shrunk.title = `${spec.title}（已改）`;
+  Object.assign(shrunk.categories.find((c) => c.code === 'senior-technician'), { cap: 1, places: 1 });
+  const file = `${srv.tmp}/${P}-shrunk.json`;
+  fs.writeFileSync(file, JSON.stringify(shrunk));
+  const r = await srv.cli(['program', 'load', file, '--data', srv.data]);
+  assert.equal(r.code, 1, `program load with places 1 < 2 taken exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stderr, /senior-technician/, r.stderr);
+  assert.match(r.stderr, /places=1/, r.stderr);
+  assert.match(r.stderr, /已占用的 2 个/, r.stderr);
+  await sleep(1500); // the programs list is rebuilt at least once a second
+  assert.deepEqual(await listed(), before, 'the stored program changed although the load was refused');
+  // as many places as taken is fine
+  shrunk.categories.find((c) => c.code === 'senior-technician').places = 2;
+  fs.writeFileSync(file, JSON.stringify(shrunk));
+  const ok = await srv.cli(['program', 'load', file, '--data', srv.data]);
+  assert.equal(ok.code, 0, `program load with places = taken exited ${ok.code}\n${ok.stderr}`);
+});
