@@ -649,7 +649,7 @@ void api_app_form_pdf(struct http_request *req, void *arg)
 	char name[64], ascii[40];
 	snprintf(name, sizeof(name), "申报表-%lld", (long long)a.id);
 	snprintf(ascii, sizeof(ascii), "form-%lld", (long long)a.id);
-	api_add_download(req, name, ascii, "pdf");
+	http_add_header_download(req, name, ascii, "pdf");
 	http_add_header(req, "Cache-Control", "no-store");
 	size_t n;
 	char *bytes = ts_buf_detach(&pdf, &n);

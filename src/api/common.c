@@ -177,36 +177,6 @@ void api_set_session_cookie(struct http_request *req, const char *token, int64_t
 	http_add_header(req, "Set-Cookie", v);
 }
 
-static bool filename_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-	       c == '.';
-}
-
-void api_add_download(struct http_request *req, const char *name, const char *ascii, const char *ext)
-{
-	struct ts_buf v;
-	ts_buf_init(&v, 4096);
-	int rc = ts_buf_puts(&v, "attachment; filename=\"");
-	size_t start = v.len;
-	for (const unsigned char *p = (const unsigned char *)ascii; *p && !rc; p++)
-		if (filename_char(*p) && !(v.len == start && (*p == '-' || *p == '.')))
-			rc = ts_buf_append(&v, p, 1);
-	if (!rc && v.len == start)
-		rc = ts_buf_puts(&v, "download");
-	if (!rc)
-		rc = ts_buf_printf(&v, ".%s\"; filename*=UTF-8''", ext);
-	for (const unsigned char *p = (const unsigned char *)name; *p && !rc; p++)
-		rc = filename_char(*p) ? ts_buf_append(&v, p, 1) : ts_buf_printf(&v, "%%%02X", *p);
-	if (!rc)
-		rc = ts_buf_printf(&v, ".%s", ext);
-	if (!rc)
-		http_add_header(req, "Content-Disposition", v.ptr);
-	else /* a name past 4 KiB: the plain name alone */
-		http_add_header_download(req, ascii, ext);
-	ts_buf_free(&v);
-}
-
 bool api_parse_id(const char *s, int64_t *out)
 {
 	if (!s || !*s || strlen(s) > 18)

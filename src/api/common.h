@@ -52,12 +52,6 @@ bool api_require_role(struct http_request *req, const struct staff_ctx *st, cons
 void api_audit(struct api_ctx *ctx, struct http_request *req, const struct staff_ctx *st, const char *action,
 	       const char *target, const char *reason, json_t *detail);
 
-/* Adds Content-Disposition for a download: `name` (UTF-8) as the RFC 5987
- * filename*, `ascii` as the plain filename for clients that ignore filename*
- * (only [A-Za-z0-9._-] kept, no leading '-' or '.'; "download" if nothing is
- * left); both get ".ext". http_add_header_download() derives the fallback
- * from `name` alone, which leaves nothing meaningful of a Chinese name. */
-void api_add_download(struct http_request *req, const char *name, const char *ascii, const char *ext);
 
 /* Parses a positive decimal id; false if not one. */
 bool api_parse_id(const char *s, int64_t *out);

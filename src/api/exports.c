@@ -250,7 +250,7 @@ static void reply_xlsx(struct http_request *req, const char *filename, const cha
 		http_reply_error(req, 500, "internal", "无法生成表格");
 		return;
 	}
-	api_add_download(req, filename, ascii, "xlsx");
+	http_add_header_download(req, filename, ascii, "xlsx");
 	http_add_header(req, "Cache-Control", "no-store");
 	size_t len;
 	char *bytes = ts_buf_detach(&file, &len);
@@ -340,7 +340,7 @@ void api_export_letter(struct http_request *req, void *arg)
 		char name[300], ascii[160];
 		snprintf(name, sizeof(name), "推荐承诺书-%s-%s", json_string_value(json_object_get(x.rc.vars, "org")), x.p->spec->id);
 		snprintf(ascii, sizeof(ascii), "letter-%s-%s", x.p->spec->id, x.org);
-		api_add_download(req, name, ascii, "pdf");
+		http_add_header_download(req, name, ascii, "pdf");
 		http_add_header(req, "Cache-Control", "no-store");
 		size_t n;
 		char *bytes = ts_buf_detach(&pdf, &n);

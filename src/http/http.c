@@ -208,27 +208,37 @@ static void set_response(struct http_request *req, unsigned status, struct MHD_R
 	req->status = status;
 }
 
-void http_add_header_download(struct http_request *req, const char *name, const char *ext)
+static bool filename_char(unsigned char c)
 {
-	char v[1200], ascii[120];
-	size_t o = 0, a = 0;
-	int w = snprintf(v, sizeof(v), "attachment; filename=\"");
-	o = w > 0 ? (size_t)w : 0;
-	for (const unsigned char *p = (const unsigned char *)name; *p && a + 1 < sizeof(ascii); p++)
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_')
-			ascii[a++] = (char)*p;
-	ascii[a] = '\0';
-	w = snprintf(v + o, sizeof(v) - o, "%s.%s\"; filename*=UTF-8''", a ? ascii : "download", ext);
-	o += w > 0 ? (size_t)w : 0;
-	for (const unsigned char *p = (const unsigned char *)name; *p && o + 4 < sizeof(v); p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
-		    *p == '.')
-			v[o++] = (char)*p;
-		else
-			o += (size_t)snprintf(v + o, sizeof(v) - o, "%%%02X", *p);
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+	       c == '.';
+}
+
+void http_add_header_download(struct http_request *req, const char *name, const char *ascii, const char *ext)
+{
+	struct ts_buf v;
+	ts_buf_init(&v, 4096);
+	int rc = ts_buf_puts(&v, "attachment; filename=\"");
+	size_t start = v.len;
+	for (const unsigned char *p = (const unsigned char *)ascii; *p && !rc; p++)
+		if (filename_char(*p) && !(v.len == start && (*p == '-' || *p == '.')))
+			rc = ts_buf_append(&v, p, 1);
+	if (!rc && v.len == start)
+		rc = ts_buf_puts(&v, "download");
+	if (!rc)
+		rc = ts_buf_printf(&v, ".%s\"; filename*=UTF-8''", ext);
+	for (const unsigned char *p = (const unsigned char *)name; *p && !rc; p++)
+		rc = filename_char(*p) ? ts_buf_append(&v, p, 1) : ts_buf_printf(&v, "%%%02X", *p);
+	if (!rc)
+		rc = ts_buf_printf(&v, ".%s", ext);
+	if (!rc) {
+		http_add_header(req, "Content-Disposition", v.ptr);
+	} else { /* a name past 4 KiB: a plain name alone */
+		char plain[64];
+		snprintf(plain, sizeof(plain), "attachment; filename=\"download.%s\"", ext);
+		http_add_header(req, "Content-Disposition", plain);
 	}
-	snprintf(v + o, sizeof(v) - o, ".%s", ext);
-	http_add_header(req, "Content-Disposition", v);
+	ts_buf_free(&v);
 }
 
 void http_reply(struct http_request *req, unsigned status, const char *content_type, char *body, size_t n)

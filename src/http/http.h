@@ -84,9 +84,11 @@ void *http_req_data(struct http_request *req);
 /* ---- replying ---- */
 /* Adds a header to the coming reply. */
 void http_add_header(struct http_request *req, const char *name, const char *value);
-/* Adds Content-Disposition for a download named `name`.`ext` (UTF-8 allowed:
- * sent as RFC 5987 filename*, with an ASCII fallback). */
-void http_add_header_download(struct http_request *req, const char *name, const char *ext);
+/* Adds Content-Disposition for a download: `name` (UTF-8) as the RFC 5987
+ * filename*, `ascii` as the plain filename for clients that ignore filename*
+ * (only [A-Za-z0-9._-] kept, no leading '-' or '.'; "download" if nothing is
+ * left); both get ".ext". */
+void http_add_header_download(struct http_request *req, const char *name, const char *ascii, const char *ext);
 /* Replies with `body` (n bytes), which this takes ownership of (malloc'd). */
 void http_reply(struct http_request *req, unsigned status, const char *content_type, char *body, size_t n);
 /* Replies with a copy of a static string. */
