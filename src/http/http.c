@@ -807,6 +807,22 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
 	return 0;
 }
 
+/* libmicrohttpd's own decoding of %HH in the path and the query, except that
+ * a decoded NUL becomes DEL (0x7f): handed to a handler as a C string, the
+ * value would otherwise end at the NUL, and "/api/v1/applications/7%00x"
+ * would be application 7. DEL is no part of any id, code or key, so such a
+ * request is refused like any other bad value. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls;
+	(void)conn;
+	size_t n = MHD_http_unescape(s);
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\0')
+			s[i] = 0x7f;
+	return n;
+}
+
 int http_server_start(const struct http_config *cfg, struct http_server **out, struct ts_error *err)
 {
 	struct sockaddr_storage ss;
@@ -836,7 +852,8 @@ int http_server_start(const struct http_config *cfg, struct http_server **out, s
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_conn_limit,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s ? cfg->timeout_s : 30),
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
-		(unsigned)4096, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+		(unsigned)4096, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+		MHD_OPTION_END);
 	if (!srv->daemon) {
 		free(srv->stats);
 		free(srv->rate);
