@@ -5,6 +5,8 @@
 #include "core/time.h"
 #include "crypt/totp.h"
 
+#include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,59 @@
 #define STAFF_MAX_FAILURES 5
 #define STAFF_LOCK_US (15LL * 60 * TS_US_PER_SEC)
 #define TOTP_AD "staff.totp"
+
+/* Usernames that do not exist fail and lock like real ones, counted here in
+ * memory, so that a 429 "locked" after five tries does not tell that a name
+ * exists (with the same time spent on a wrong password, see dummy_hash).
+ * Direct-mapped by a keyed hash of the name (SipHash, a key drawn at the
+ * first use): a name whose slot another took starts counting again, which
+ * only lets a guesser try a little more slowly than the per-IP limit does. */
+#define PHANTOM_SLOTS 4096
+struct phantom {
+	uint64_t name;
+	int failed;
+	int64_t locked_until;
+};
+static struct phantom phantoms[PHANTOM_SLOTS];
+static unsigned char phantom_key[crypto_shorthash_KEYBYTES];
+static bool phantom_keyed;
+static pthread_mutex_t phantom_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A failed login of an unknown name at now; returns its lock's end (0: none). */
+static int64_t phantom_fail(const char *user, int64_t now, bool count)
+{
+	pthread_mutex_lock(&phantom_mu);
+	if (!phantom_keyed) {
+		crypto_shorthash_keygen(phantom_key);
+		phantom_keyed = true;
+	}
+	unsigned char h[crypto_shorthash_BYTES];
+	crypto_shorthash(h, (const unsigned char *)user, strlen(user), phantom_key);
+	uint64_t name;
+	memcpy(&name, h, sizeof(name));
+	struct phantom *p = &phantoms[name % PHANTOM_SLOTS];
+	if (p->name != name)
+		*p = (struct phantom){.name = name};
+	int64_t locked = p->locked_until > now ? p->locked_until : 0;
+	if (!locked && count && ++p->failed >= STAFF_MAX_FAILURES) {
+		p->locked_until = now + STAFF_LOCK_US;
+		p->failed = 0;
+	}
+	pthread_mutex_unlock(&phantom_mu);
+	return locked;
+}
+
+/* 429 locked until `until`, with the minutes in the message and the seconds in Retry-After. */
+static void reply_locked(struct http_request *req, int64_t until, int64_t now)
+{
+	char msg[128], retry[24];
+	int64_t left_us = until - now;
+	snprintf(msg, sizeof(msg), "密码错误次数过多，账号已锁定，请 %lld 分钟后再试",
+		 (long long)(left_us / (60 * TS_US_PER_SEC) + 1));
+	snprintf(retry, sizeof(retry), "%lld", (long long)((left_us + TS_US_PER_SEC - 1) / TS_US_PER_SEC));
+	http_add_header(req, "Retry-After", retry);
+	http_reply_error(req, 429, "locked", msg);
+}
 
 bool api_auth_staff(struct api_ctx *ctx, struct http_request *req, struct staff_ctx *out)
 {
@@ -122,9 +177,15 @@ void api_staff_login(struct http_request *req, void *arg)
 	int64_t now = ts_now_us();
 	int rc = store_staff_get(ctx->store, user, 0, &st, &err);
 	if (rc == TS_ENOTFOUND) {
+		int64_t until = phantom_fail(user, now, false);
+		if (until) { /* as a locked account: no password check */
+			reply_locked(req, until, now);
+			goto out;
+		}
 		/* spend the same time as a real check, so names cannot be probed */
 		if (ctx->dummy_hash[0])
 			crypt_password_verify(ctx->dummy_hash, pw);
+		(void)phantom_fail(user, now, true);
 		http_reply_error(req, 401, "bad_credentials", "用户名或密码错误");
 		goto out;
 	}
@@ -134,13 +195,7 @@ void api_staff_login(struct http_request *req, void *arg)
 	}
 	have_staff = true;
 	if (st.locked_until > now) {
-		char msg[128], retry[24];
-		int64_t left_us = st.locked_until - now;
-		snprintf(msg, sizeof(msg), "密码错误次数过多，账号已锁定，请 %lld 分钟后再试",
-			 (long long)(left_us / (60 * TS_US_PER_SEC) + 1));
-		snprintf(retry, sizeof(retry), "%lld", (long long)((left_us + TS_US_PER_SEC - 1) / TS_US_PER_SEC));
-		http_add_header(req, "Retry-After", retry);
-		http_reply_error(req, 429, "locked", msg);
+		reply_locked(req, st.locked_until, now);
 		goto out;
 	}
 	bool ok = crypt_password_verify(st.pw_hash, pw);

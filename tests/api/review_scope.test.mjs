@@ -224,8 +224,15 @@ test('staff login: 5 failures lock the account (429 locked) for 15 minutes, othe
   const retry = locked.headers.get('retry-after');
   assert.match(retry ?? '', /^\d+$/, `429 locked without a Retry-After header of seconds: ${show(locked)}`);
   assert.ok(Number(retry) > 14 * 60 && Number(retry) <= 15 * 60, `Retry-After ${retry} is not the time left of a 15-minute lock`);
-  // an unknown user answers like a wrong password
-  expectError(await attempt('whatever', 'no-such-user'), 401, 'bad_credentials');
+  // an unknown user answers like a wrong password, and locks like a real one,
+  // so the 429 does not tell that a name exists
+  for (let i = 0; i < 5; i++) expectError(await attempt('whatever', 'no-such-user'), 401, 'bad_credentials');
+  const ghost = await attempt('whatever', 'no-such-user');
+  expectError(ghost, 429, 'locked');
+  assert.equal(ghost.body.error.message, locked.body.error.message, 'the same words as a real lock');
+  const ghostRetry = Number(ghost.headers.get('retry-after'));
+  assert.ok(ghostRetry > 14 * 60 && ghostRetry <= 15 * 60, `Retry-After ${ghostRetry}`);
+  expectError(await attempt('whatever', 'another-unknown-user'), 401, 'bad_credentials');
   expectStatus(await attempt(NEW_PASSWORD, 'ql1-reviewer'), 200);
   await shiftClock(srv, 16 * 60);
   const again = await attempt(NEW_PASSWORD);
