@@ -448,7 +448,9 @@ static bool org_known(struct store *s, const char *code)
 
 /* Whether a staff account named `username` exists; on a store failure
  * returns its status with err filled and *out untouched. */
-static int staff_exists(struct store *s, const char *username, bool *out, struct ts_error *err)
+/* Whether the account exists, and then its union and role (for the notice). */
+static int staff_exists(struct store *s, const char *username, bool *out, char *org, size_t on, char *role,
+			size_t rn, struct ts_error *err)
 {
 	struct store_staff st;
 	int rc = store_staff_get(s, username, 0, &st, err);
@@ -458,6 +460,8 @@ static int staff_exists(struct store *s, const char *username, bool *out, struct
 	}
 	if (rc)
 		return rc;
+	snprintf(org, on, "%s", st.org);
+	snprintf(role, rn, "%s", st.role);
 	store_staff_free(&st);
 	*out = true;
 	return 0;
@@ -472,7 +476,7 @@ int cli_staff(int argc, char **argv)
 		return rc;
 	if (npos != 1 || strcmp(pos[0], "add") != 0 || !o.org || !o.role || !o.username) {
 		cli_fail("用法：tisheng staff add --data DIR --org CODE --role reviewer|admin|finance|auditor --username U"
-			 " [--update]（密码从标准输入读取；--update 覆盖已有账号的工会、角色和密码）");
+			 " [--update]（密码从标准输入读取；账号已存在时覆盖其工会、角色和密码，不加 --update 时另行提示）");
 		return 2;
 	}
 	static const char *const roles[] = {"reviewer", "admin", "finance", "auditor"};
@@ -503,18 +507,15 @@ int cli_staff(int argc, char **argv)
 		crypt_wipe(pw, sizeof(pw));
 		return 1;
 	}
-	char hash[256];
+	char hash[256], old_org[64] = "", old_role[16] = "";
 	struct ts_error err;
 	bool exists = false;
 	rc = 0;
 	if (!org_known(s, o.org)) {
 		cli_fail("找不到工会组织 %s", o.org);
 		rc = 1;
-	} else if (staff_exists(s, o.username, &exists, &err)) {
+	} else if (staff_exists(s, o.username, &exists, old_org, sizeof(old_org), old_role, sizeof(old_role), &err)) {
 		cli_fail("无法读取账号：%s", err.message);
-		rc = 1;
-	} else if (exists && !o.update) {
-		cli_fail("工作人员账号 %s 已存在，未做任何修改；如要覆盖其工会、角色和密码，请加 --update", o.username);
 		rc = 1;
 	} else if (crypt_password_hash(pw, hash, sizeof(hash))) {
 		cli_fail("密码哈希失败");
@@ -523,6 +524,11 @@ int cli_staff(int argc, char **argv)
 		cli_fail("保存账号失败：%s", err.message);
 		rc = 1;
 	} else {
+		/* re-adding an account has always replaced it (scripts rely on it);
+		 * without --update it is said out loud, with what it was */
+		if (exists && !o.update)
+			fprintf(stderr, "tisheng: 注意：工作人员账号 %s 已存在，已覆盖其工会、角色和密码（原为 %s，%s）\n",
+				o.username, old_role, old_org);
 		printf("%s工作人员 %s（%s，%s）\n", exists ? "已更新" : "已添加", o.username, o.role, o.org);
 	}
 	crypt_wipe(pw, sizeof(pw));

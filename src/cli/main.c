@@ -19,7 +19,7 @@ static void usage(FILE *f)
 	      "  program load FILE --data DIR [--opens T] [--closes T]   载入或更新申报项目\n"
 	      "  staff add --data DIR --org CODE --role ROLE --username U [--update]\n"
 	      "                                           添加工作人员（密码从标准输入读取；账号已存在时\n"
-	      "                                           须加 --update 才覆盖其工会、角色和密码）\n"
+	      "                                           覆盖其工会、角色和密码并提示原值，加 --update 则不提示）\n"
 	      "  org import FILE --data DIR               导入工会组织树\n"
 	      "  serve   --data DIR [--listen ADDR:PORT] [--sms file:PATH] [--ip-limit N] [--web DIR]\n"
 	      "          [--trusted-proxy IP[,IP…]]     在这些反向代理之后：按 X-Forwarded-For 的最后一个地址计 IP 限额\n"

@@ -240,27 +240,30 @@ test('staff login: 5 failures lock the account (429 locked) for 15 minutes, othe
   assert.equal(again.body.staff?.org, U.dali1);
 });
 
-test('staff add with an existing username refuses (non-zero exit, nothing changed) unless --update is given', async (t, srv) => {
+test('staff add with an existing username replaces it (as it always has) and says so, with what it was; --update says it without the notice', async (t, srv) => {
   await addStaff(srv, { org: U.wuhua2, username: 'wh2-reviewer' });
   const other = 'Other#Passw0rd';
   const args = ['staff', 'add', '--data', srv.data, '--org', U.qilin2, '--role', 'admin', '--username', 'wh2-reviewer'];
   const r = await srv.cli(args, { input: other + '\n' });
-  assert.notEqual(r.code, 0, `a second staff add of the same username succeeded:\n${r.stdout}\n${r.stderr}`);
-  assert.match(r.stderr, /wh2-reviewer.*已存在.*--update/, `no clear Chinese error naming the account and --update:\n${r.stderr}`);
-  assert.ok(!/已添加/.test(r.stdout), `it still printed that the account was added:\n${r.stdout}`);
-  // org, role and password are unchanged
-  const before = await staffLogin(srv, 'wh2-reviewer', NEW_PASSWORD);
-  assert.equal(before.staff.org, U.wuhua2);
-  assert.equal(before.staff.role, 'reviewer');
-  expectError(await api(srv, 'POST', '/api/v1/staff/login', { json: { username: 'wh2-reviewer', password: other } }), 401, 'bad_credentials');
-
-  // --update overwrites, and says so
-  const u = await srv.cli([...args, '--update'], { input: other + '\n' });
-  assert.equal(u.code, 0, `staff add --update exited ${u.code}:\n${u.stdout}\n${u.stderr}`);
-  assert.match(u.stdout, /已更新/, `--update does not say the account was updated:\n${u.stdout}`);
+  assert.equal(r.code, 0, `a second staff add of the same username failed:\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /已更新/, `it does not say the account was updated:\n${r.stdout}`);
+  assert.ok(!/已添加/.test(r.stdout), `it printed that the account was added:\n${r.stdout}`);
+  // the notice names the account and what it was
+  assert.match(r.stderr, /wh2-reviewer.*已存在.*覆盖/, `no notice that an account was replaced:\n${r.stderr}`);
+  assert.ok(r.stderr.includes('reviewer') && r.stderr.includes(U.wuhua2), `the notice does not say what it was:\n${r.stderr}`);
   const after = await staffLogin(srv, 'wh2-reviewer', other);
   assert.equal(after.staff.org, U.qilin2);
   assert.equal(after.staff.role, 'admin');
+  expectError(await api(srv, 'POST', '/api/v1/staff/login', { json: { username: 'wh2-reviewer', password: NEW_PASSWORD } }), 401, 'bad_credentials');
+
+  // --update: the same, without the notice
+  const u = await srv.cli([...args.slice(0, 4), '--org', U.wuhua2, '--role', 'reviewer', '--username', 'wh2-reviewer', '--update'], { input: NEW_PASSWORD + '\n' });
+  assert.equal(u.code, 0, `staff add --update exited ${u.code}:\n${u.stdout}\n${u.stderr}`);
+  assert.match(u.stdout, /已更新/, `--update does not say the account was updated:\n${u.stdout}`);
+  assert.ok(!/已存在/.test(u.stderr), `--update still printed the notice:\n${u.stderr}`);
+  const back = await staffLogin(srv, 'wh2-reviewer', NEW_PASSWORD);
+  assert.equal(back.staff.org, U.wuhua2);
+  assert.equal(back.staff.role, 'reviewer');
   // the help names the option
   const help = await srv.cli(['--help']);
   assert.match(help.stdout, /staff add[^\n]*--update/);
