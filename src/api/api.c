@@ -4,6 +4,7 @@
 #include "api/registry.h"
 #include "api/review_util.h"
 #include "core/log.h"
+#include "core/thread.h"
 #include "core/time.h"
 
 #include <pthread.h>
@@ -124,11 +125,7 @@ static void janitor_stop(struct api_ctx *ctx)
 {
 	if (!ctx->janitor_running)
 		return;
-	pthread_mutex_lock(&ctx->janitor_mu);
-	ctx->janitor_stopping = true;
-	pthread_cond_signal(&ctx->janitor_cv);
-	pthread_mutex_unlock(&ctx->janitor_mu);
-	pthread_join(ctx->janitor, NULL);
+	ts_thread_stop(ctx->janitor, &ctx->janitor_mu, &ctx->janitor_cv, &ctx->janitor_stopping);
 	ctx->janitor_running = false;
 }
 

@@ -2,6 +2,7 @@
 #include "api/registry.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/thread.h"
 #include "domain/review.h"
 
 #include <pthread.h>
@@ -226,13 +227,8 @@ void registry_free(struct registry *reg)
 {
 	if (!reg)
 		return;
-	if (reg->running) {
-		pthread_mutex_lock(&reg->stop_mu);
-		reg->stopping = true;
-		pthread_cond_signal(&reg->stop_cv);
-		pthread_mutex_unlock(&reg->stop_mu);
-		pthread_join(reg->thread, NULL);
-	}
+	if (reg->running)
+		ts_thread_stop(reg->thread, &reg->stop_mu, &reg->stop_cv, &reg->stopping);
 	for (size_t i = 0; i < reg->nprogs; i++)
 		registry_put(reg->progs[i]);
 	free(reg->progs);

@@ -19,6 +19,7 @@
  */
 #include "store/store_impl.h"
 #include "core/log.h"
+#include "core/thread.h"
 #include "core/time.h"
 
 #include <stdlib.h>
@@ -226,22 +227,12 @@ void store_writer_stats(struct store *s, struct store_writer_stats *out)
 void store_writer_stop(struct store *s)
 {
 	struct store_writer *w = &s->writer;
-	if (w->running) {
-		pthread_mutex_lock(&w->mu);
-		w->stopping = true;
-		pthread_cond_signal(&w->cv);
-		pthread_mutex_unlock(&w->mu);
-		pthread_join(w->thread, NULL);
-		w->running = false;
-	}
-	if (w->sync_running) {
-		pthread_mutex_lock(&w->sync_mu);
-		w->sync_stopping = true;
-		pthread_cond_signal(&w->sync_cv);
-		pthread_mutex_unlock(&w->sync_mu);
-		pthread_join(w->sync_thread, NULL);
-		w->sync_running = false;
-	}
+	if (w->running)
+		ts_thread_stop(w->thread, &w->mu, &w->cv, &w->stopping);
+	w->running = false;
+	if (w->sync_running)
+		ts_thread_stop(w->sync_thread, &w->sync_mu, &w->sync_cv, &w->sync_stopping);
+	w->sync_running = false;
 }
 
 void store_writer_drain(struct store *s)

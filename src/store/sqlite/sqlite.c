@@ -14,6 +14,7 @@
  */
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/thread.h"
 #include "core/time.h"
 #include "crypt/crypt.h"
 #include "domain/ledger.h"
@@ -1489,15 +1490,11 @@ static bool ckpt_wake(struct store_sqlite *q)
 	return ok;
 }
 
+/* After the writer has stopped (it is the one that starts the thread). */
 static void ckpt_stop(struct store_sqlite *q)
 {
-	pthread_mutex_lock(&q->ckpt_mu);
-	q->ckpt_stop = true;
-	pthread_cond_signal(&q->ckpt_cv);
-	bool running = q->ckpt_running;
-	pthread_mutex_unlock(&q->ckpt_mu);
-	if (running)
-		pthread_join(q->ckpt_thread, NULL);
+	if (q->ckpt_running)
+		ts_thread_stop(q->ckpt_thread, &q->ckpt_mu, &q->ckpt_cv, &q->ckpt_stop);
 	q->ckpt_running = false;
 	if (q->ckpt_db)
 		conn_close_final(q->ckpt_db);
