@@ -1440,6 +1440,18 @@ static int writer_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
  * the writer's NORMAL) SQLite syncs the WAL before copying from it, and the
  * database file once it has copied everything. */
 
+/* A passive checkpoint on db (the checkpointer's connection, or the writer's
+ * between batches); notes how many frames it copied. */
+static void checkpoint_on(struct store_sqlite *q, sqlite3 *db)
+{
+	int nlog = 0, copied = 0;
+	int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &copied);
+	if (rc == SQLITE_OK)
+		atomic_store(&q->ckpt_copied, copied);
+	else if (rc != SQLITE_BUSY)
+		ts_log_warn("store.checkpoint", "%s", sqlite3_errmsg(db));
+}
+
 static void *ckpt_main(void *arg)
 {
 	pthread_setname_np(pthread_self(), "ts-checkpoint");
@@ -1455,14 +1467,8 @@ static void *ckpt_main(void *arg)
 		struct ts_error err;
 		if (!q->ckpt_db && conn_open(q->path, &q->ckpt_db, &err))
 			ts_log_warn("store.checkpoint", "%s", err.message);
-		if (q->ckpt_db) {
-			int nlog = 0, copied = 0;
-			int rc = sqlite3_wal_checkpoint_v2(q->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &copied);
-			if (rc == SQLITE_OK)
-				atomic_store(&q->ckpt_copied, copied);
-			else if (rc != SQLITE_BUSY)
-				ts_log_warn("store.checkpoint", "%s", sqlite3_errmsg(q->ckpt_db));
-		}
+		if (q->ckpt_db)
+			checkpoint_on(q, q->ckpt_db);
 		pthread_mutex_lock(&q->ckpt_mu);
 		atomic_store(&q->ckpt_active, false);
 	}
@@ -1501,17 +1507,6 @@ static void ckpt_stop(struct store_sqlite *q)
 	q->ckpt_db = NULL;
 }
 
-/* A passive checkpoint on the writer's own connection, between batches. */
-static void writer_checkpoint(struct store_sqlite *q)
-{
-	int nlog = 0, copied = 0;
-	int rc = sqlite3_wal_checkpoint_v2(q->writer_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &copied);
-	if (rc == SQLITE_OK)
-		atomic_store(&q->ckpt_copied, copied);
-	else if (rc != SQLITE_BUSY)
-		ts_log_warn("store.checkpoint", "%s", sqlite3_errmsg(q->writer_db));
-}
-
 /* On the writer thread, after a batch is committed and handed to the syncer. */
 static void sq_after_batch(struct store *s)
 {
@@ -1533,11 +1528,11 @@ static void sq_after_batch(struct store *s)
 	/* the checkpointer's pass ends a batch or so behind: the writer's share
 	 * is at most SQ_CATCHUP_PAGES, or two batches' frames when they are more */
 	if (restart && waiting <= (q->catchup_pages > 2 * added ? q->catchup_pages : 2 * added)) {
-		writer_checkpoint(q);
+		checkpoint_on(q, q->writer_db);
 		return;
 	}
 	if (waiting >= (restart ? 1 : q->ckpt_wake_pages) && !ckpt_wake(q))
-		writer_checkpoint(q); /* no thread: as before, on the writer */
+		checkpoint_on(q, q->writer_db); /* no thread: as before, on the writer */
 }
 
 static int sq_submit_batch(struct store *s, struct submit_job **jobs, size_t n)
