@@ -32,8 +32,9 @@ static unsigned char phantom_key[crypto_shorthash_KEYBYTES];
 static bool phantom_keyed;
 static pthread_mutex_t phantom_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* A failed login of an unknown name at now; returns its lock's end (0: none). */
-static int64_t phantom_fail(const char *user, int64_t now, bool count)
+/* A login of an unknown name at now: the end of its lock when it is locked
+ * (the attempt is not counted), else 0 with the failure counted. */
+static int64_t phantom_fail(const char *user, int64_t now)
 {
 	pthread_mutex_lock(&phantom_mu);
 	if (!phantom_keyed) {
@@ -48,7 +49,7 @@ static int64_t phantom_fail(const char *user, int64_t now, bool count)
 	if (p->name != name)
 		*p = (struct phantom){.name = name};
 	int64_t locked = p->locked_until > now ? p->locked_until : 0;
-	if (!locked && count && ++p->failed >= STAFF_MAX_FAILURES) {
+	if (!locked && ++p->failed >= STAFF_MAX_FAILURES) {
 		p->locked_until = now + STAFF_LOCK_US;
 		p->failed = 0;
 	}
@@ -177,7 +178,7 @@ void api_staff_login(struct http_request *req, void *arg)
 	int64_t now = ts_now_us();
 	int rc = store_staff_get(ctx->store, user, 0, &st, &err);
 	if (rc == TS_ENOTFOUND) {
-		int64_t until = phantom_fail(user, now, false);
+		int64_t until = phantom_fail(user, now);
 		if (until) { /* as a locked account: no password check */
 			reply_locked(req, until, now);
 			goto out;
@@ -185,7 +186,6 @@ void api_staff_login(struct http_request *req, void *arg)
 		/* spend the same time as a real check, so names cannot be probed */
 		if (ctx->dummy_hash[0])
 			crypt_password_verify(ctx->dummy_hash, pw);
-		(void)phantom_fail(user, now, true);
 		http_reply_error(req, 401, "bad_credentials", "用户名或密码错误");
 		goto out;
 	}
