@@ -52,7 +52,6 @@ bool api_require_role(struct http_request *req, const struct staff_ctx *st, cons
 void api_audit(struct api_ctx *ctx, struct http_request *req, const struct staff_ctx *st, const char *action,
 	       const char *target, const char *reason, json_t *detail);
 
-
 /* Parses a positive decimal id; false if not one. */
 bool api_parse_id(const char *s, int64_t *out);
 /* ISO-8601 (+08:00) string of an instant, as a new JSON string. */

@@ -109,7 +109,7 @@ static bool data_dir_ready(const struct cli_common *c)
 		return false;
 	}
 	char db[4200];
-	snprintf(db, sizeof(db), "%s/tisheng.db", c->data_dir);
+	store_default_path(c->data_dir, db, sizeof(db));
 	if (stat(db, &st) != 0) {
 		cli_fail("数据目录 %s 尚未初始化（没有数据库 %s）；请先运行 tisheng init --data %s", c->data_dir, db,
 			 c->data_dir);
@@ -446,9 +446,9 @@ static bool org_known(struct store *s, const char *code)
 	return found;
 }
 
-/* Whether a staff account named `username` exists; on a store failure
- * returns its status with err filled and *out untouched. */
-/* Whether the account exists, and then its union and role (for the notice). */
+/* Whether a staff account named `username` exists, and then its union and
+ * role (for the notice); on a store failure returns its status with err
+ * filled and *out untouched. */
 static int staff_exists(struct store *s, const char *username, bool *out, char *org, size_t on, char *role,
 			size_t rn, struct ts_error *err)
 {

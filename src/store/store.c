@@ -10,11 +10,16 @@
 #include <stdio.h>
 #include <string.h>
 
+void store_default_path(const char *data_dir, char *out, size_t n)
+{
+	snprintf(out, n, "%s/tisheng.db", data_dir);
+}
+
 int store_open(const char *url, const char *data_dir, struct store **out, struct ts_error *err)
 {
 	char path[4200];
 	if (!url || !*url) {
-		snprintf(path, sizeof(path), "%s/tisheng.db", data_dir);
+		store_default_path(data_dir, path, sizeof(path));
 		return store_sqlite_open(path, out, err);
 	}
 	if (strncmp(url, "sqlite:", 7) == 0)

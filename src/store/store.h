@@ -37,11 +37,13 @@ struct store;
  * migrations). Starts no writer thread until store_writer_start(). */
 int store_open(const char *url, const char *data_dir, struct store **out, struct ts_error *err)
 	__attribute__((warn_unused_result));
+/* The default store's file, DATA_DIR/tisheng.db, written to out. */
+void store_default_path(const char *data_dir, char *out, size_t n);
 /* Stops the writer (finishing queued jobs) and closes every connection. */
 void store_close(struct store *s);
-/* The schema version after migrations. */
 /* "sqlite" or "postgres". */
 const char *store_backend(struct store *s);
+/* The schema version after migrations. */
 int store_schema_version(struct store *s);
 
 /* ---- union tree ---- */
