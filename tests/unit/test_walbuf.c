@@ -60,6 +60,16 @@ static long long count(sqlite3 *db)
 	return n;
 }
 
+/* PRAGMA integrity_check answers "ok". */
+static void assert_integrity_ok(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+}
+
 /* n rows of 1 KB: far more than the 64 KiB buffer, so it fills and is written mid-transaction */
 static void insert(sqlite3 *db, int n)
 {
@@ -114,11 +124,7 @@ static void test_commits_seen_without_sync(void **state)
 					 SQLITE_OK);
 			assert_int_equal(count(b), n + i + 1);
 		}
-		sqlite3_stmt *st;
-		assert_int_equal(sqlite3_prepare_v2(b, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
-		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-		assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-		sqlite3_finalize(st);
+		assert_integrity_ok(b);
 		sqlite3_close(b);
 		sqlite3_close(a);
 	}
@@ -145,11 +151,7 @@ static void test_commit_survives_a_kill(void **state)
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	a = open_db(NULL);
 	assert_int_equal(count(a), before + 300);
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(a, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-	sqlite3_finalize(st);
+	assert_integrity_ok(a);
 	sqlite3_close(a);
 }
 
