@@ -124,7 +124,7 @@ export function normalizeFields(schemaFields, values) {
     if (f.type === 'integer' && /^-?\d+$/.test(String(v))) v = parseInt(v, 10);
     else if (f.type === 'id_number') v = String(v).toUpperCase();
     else if (f.type === 'bank_account') v = String(v).replace(/\s+/g, '');
-    else if (f.type === 'phone' && normalizePhone(v)) v = normalizePhone(v);
+    else if (f.type === 'phone') v = normalizePhone(v) || v;
     out[f.key] = v;
   }
   return out;
