@@ -1,5 +1,6 @@
-/* store/sqlite/walbuf.h — the VFS that writes SQLite's WAL in large pieces
- * (see walbuf.c for why it changes nothing but the number of writes). */
+/* store/sqlite/walbuf.h — the VFS that writes SQLite's WAL in large pieces,
+ * each commit frame handed to the OS at once (see walbuf.c for why it
+ * changes nothing but the number of writes, whatever the synchronous setting). */
 #ifndef TS_STORE_SQLITE_WALBUF_H
 #define TS_STORE_SQLITE_WALBUF_H
 
