@@ -172,7 +172,7 @@ submit_start() { # OUT DONEDIR THREADS CONNS PART URL DIR MODE [PROGRAMS]
 	local out=$1 done=$2 t=$3 c=$4 part=$5 url=$6; shift 6
 	mkdir -p "$done"
 	rm -f "$done"/done.*
-	WRK_THREADS=$t WRK_PART=$part WRK_DONE_DIR=$done \
+	WRK_THREADS=$t WRK_CONNS=$c WRK_PART=$part WRK_DONE_DIR=$done \
 		wrk -t "$t" -c "$c" -d "${MAXS}s" --timeout 10s -s bench/submit.lua "$url" -- "$@" >"$out" 2>&1 &
 	WPIDS+=($!); WDONES+=("$done"); WTHRS+=("$t"); WOUTS+=("$out")
 }
@@ -217,6 +217,16 @@ status_count() { # FILE CODE
 	v=$(grep -o "^status=$2 count=[0-9]*" "$1" | cut -d= -f3)
 	echo "${v:-0}"
 }
+# The submissions answered by status, as the server counted them (/metrics,
+# route app_submit): wrk itself tells only 2xx from 4xx/5xx (bench/submit.lua).
+answers() { # METRICS_BEFORE METRICS_AFTER
+	{ printf '%s\n' "$1" | sed 's/^/0 /'; printf '%s\n' "$2" | sed 's/^/1 /'; } |
+		awk '$2 ~ /^tisheng_http_requests_total\{route="app_submit",status="/ {
+			st = $2; sub(/.*status="/, "", st); sub(/".*/, "", st)
+			if ($1 == 0) a[st] -= $3; else a[st] += $3; seen[st] = 1 }
+		END { n = 0; for (st in seen) if (a[st] != 0) { printf "%s%s:%d", (n++ ? " " : ""), st, a[st] }
+			if (n == 0) printf "none" }'
+}
 
 # (a) nginx
 NPORT=$(free_port)
@@ -256,7 +266,7 @@ NGINX_RPS=$(field "$WORK/nginx.out" rps)
 say "(b) GET /api/v1/remaining: $CONNS connections, ${DUR}s"
 run_wrk "$WORK/programs.out" bench/get.lua "$URL/api/v1/remaining"
 QUOTA_RPS=$(field "$WORK/programs.out" rps)
-QUOTA_OK=$(status_count "$WORK/programs.out" 200)
+QUOTA_OK=$(status_count "$WORK/programs.out" 2xx)
 QUOTA_P99=$(field "$WORK/programs.out" p99_ms)
 
 # (c) the rush on the demo programs
@@ -265,8 +275,10 @@ let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let t=0;
 for(const p of JSON.parse(s).programs) if(p.id==="yn2022-skill"||p.id==="yn2022-edu") for(const c of p.categories) t+=c.places;
 console.log(t)})')
 say "(c) the rush: $N applicants, one submission each, on yn2022-skill + yn2022-edu ($PLACES places), $CONNS connections"
+MR0=$(curl -fs "$URL/metrics" || true)
 run_wrk "$WORK/rush.out" bench/submit.lua "$URL" "$WORK/prep" rush
-RUSH_201=$(status_count "$WORK/rush.out" 201)
+MR1=$(curl -fs "$URL/metrics" || true)
+RUSH_201=$(status_count "$WORK/rush.out" 2xx)
 RUSH_RPS=$(field "$WORK/rush.out" rps)
 RUSH_P99=$(field "$WORK/rush.out" p99_ms)
 RUSH_REQ=$(field "$WORK/rush.out" requests)
@@ -305,7 +317,7 @@ METRICS1=$(curl -fs "$URL/metrics" || true)
 SUBMIT_RPS=$(field "$WORK/submit.out" rps)
 SUBMIT_P99=$(field "$WORK/submit.out" p99_ms)
 SUBMIT_REQ=$(field "$WORK/submit.out" requests)
-BENCH_201=$(status_count "$WORK/submit.out" 201)
+BENCH_201=$(status_count "$WORK/submit.out" 2xx)
 
 RSS_KB=$(awk '/^VmHWM:/{print $2}' "/proc/$SRV_PID/status")
 RSS_MB=$((RSS_KB / 1024))
@@ -340,6 +352,7 @@ INTEGRITY=$(sqlite3 "$D/tisheng.db" "PRAGMA integrity_check" | head -1)
 for f in nginx programs rush submit; do
 	sed "s/^/  $f: /" "$WORK/$f.out" | grep -E "status=|requests=" >&2 || true
 done
+say "answers by status, as the server counted them: rush $(answers "$MR0" "$MR1"); sustained $(answers "$METRICS0" "$METRICS1")"
 say "$WRITER"
 say "ledger verify: $LEDGER ($(tail -1 "$WORK/ledger.out")); rows: rush $DB_RUSH, bench $DB_BENCH; duplicate ranks $DB_DUPRANK; integrity $INTEGRITY"
 
@@ -424,10 +437,10 @@ if [ "$PG" != 0 ]; then
 		local tag=$1 f rows want_lo=0 want_hi=0 req=0 dup other ledger=ok rc
 		shift
 		for f in "$@"; do
-			want_lo=$((want_lo + $(status_count "$f" 201)))
-			want_hi=$((want_hi + $(status_count "$f" 201) + $(fieldn "$f" timeouts)))
+			want_lo=$((want_lo + $(status_count "$f" 2xx)))
+			want_hi=$((want_hi + $(status_count "$f" 2xx) + $(fieldn "$f" timeouts)))
 			req=$((req + $(fieldn "$f" requests)))
-			other=$(grep -E '^status=' "$f" | grep -v '^status=201 ' | tr '\n' ' ' || true)
+			other=$(grep -E '^status=' "$f" | grep -v '^status=2xx ' | tr '\n' ' ' || true)
 			[ -z "$other" ] || problems+=("$tag: answers other than 201 ($(basename "$f")): ${other% }")
 		done
 		rows=$(psql_q "SELECT count(*) FROM applications WHERE program LIKE '$tag-skill-%'")
@@ -453,7 +466,7 @@ if [ "$PG" != 0 ]; then
 	submit_wait
 	M1=$(curl -fs "$PG1_URL/metrics" || true)
 	sed "s/^/  pg1: /" "$WORK/pg1.out" | grep -E "status=|requests=" >&2 || true
-	say "pg1 node 1: $(writer_figures "$M0" "$M1")"
+	say "pg1 node 1: $(writer_figures "$M0" "$M1"); answers by status: $(answers "$M0" "$M1")"
 	PG1_RPS=$(field "$WORK/pg1.out" rps)
 	PG1_P99=$(field "$WORK/pg1.out" p99_ms)
 	pg_check pg1 "$WORK/pg1.out"
@@ -472,8 +485,8 @@ if [ "$PG" != 0 ]; then
 	submit_wait
 	M1=$(curl -fs "$PG1_URL/metrics" || true); N1=$(curl -fs "$PG2_URL/metrics" || true)
 	for f in pg2a pg2b; do sed "s/^/  $f: /" "$WORK/$f.out" | grep -E "status=|requests=" >&2 || true; done
-	say "pg2 node 1: $(writer_figures "$M0" "$M1")"
-	say "pg2 node 2: $(writer_figures "$N0" "$N1")"
+	say "pg2 node 1: $(writer_figures "$M0" "$M1"); answers by status: $(answers "$M0" "$M1")"
+	say "pg2 node 2: $(writer_figures "$N0" "$N1"); answers by status: $(answers "$N0" "$N1")"
 	# both runs together: all answers from the first request to the last answer
 	# (CLOCK_MONOTONIC of both wrk processes); p99: the larger of the two
 	PG2_RPS=$(awk -v ra="$(field "$WORK/pg2a.out" requests)" -v rb="$(field "$WORK/pg2b.out" requests)" \
