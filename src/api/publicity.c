@@ -575,6 +575,7 @@ void api_objection_investigate(struct http_request *req, void *arg)
 			.action = "cancel",
 			.reason = note,
 			.now = ts_now_us(),
+			.spec = p ? p->spec : NULL,
 		};
 		int rc1 = 0;
 		struct ts_error e1;

@@ -392,6 +392,7 @@ static void fill_step(struct store_step *sp, const struct program_spec *spec, co
 	sp->reason = d->reason;
 	sp->now = ts_now_us();
 	sp->to_stage = -1;
+	sp->spec = spec;
 	detail_buf[0] = '\0';
 	switch (d->kind) {
 	case DECISION_PASS:
@@ -639,6 +640,7 @@ void api_app_resubmit(struct http_request *req, void *arg)
 		.action = "resubmit",
 		.reason = "申报人已补正并重新提交",
 		.now = ts_now_us(),
+		.spec = p->spec,
 	};
 	int rc1 = 0;
 	struct ts_error e1;
@@ -752,6 +754,7 @@ void api_review_approve(struct http_request *req, void *arg)
 			.action = "approve",
 			.reason = "主席办公会审议批准",
 			.now = ts_now_us(),
+			.spec = spec,
 		};
 	}
 	int trc = store_app_steps(ctx->store, steps, n, rcs, errs, &err);

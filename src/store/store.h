@@ -30,6 +30,8 @@
 #include "core/error.h"
 #include "crypt/crypt.h"
 
+struct program_spec;
+
 struct store;
 
 /* Opens (creating if needed) the store named by `url` ("sqlite:PATH", or NULL
@@ -289,6 +291,9 @@ struct store_step {
 	int return_limit;                 /* > 0: refuse when returns already reached it */
 	const char *actor, *action, *reason, *detail_json;
 	int64_t now;
+	/* the program's spec, for the Chinese name of the status in a
+	 * wrong_stage message (stage pass statuses); may be NULL */
+	const struct program_spec *spec;
 };
 /* Applies the steps in one transaction; each may fail alone (rcs[i], errs[i]:
  * TS_ENOTFOUND, or TS_ECONFLICT "wrong_stage" / "return_used") without

@@ -714,6 +714,23 @@ static void test_withdrawal_moves_queue_up(void **state)
 	assert_int_equal(store_app_transition(fx->s, id[1], from_submitted, "withdrawn", "applicant", "withdraw", NULL,
 					      NULL, T0 + S(101), &err),
 			 TS_ECONFLICT);
+	/* the refusal names the status in Chinese, not by its code */
+	assert_string_equal(err.code, "wrong_stage");
+	assert_non_null(strstr(err.message, "已撤回"));
+	assert_null(strstr(err.message, "withdrawn"));
+	/* and so does a review step that finds it withdrawn */
+	static const char *const expect_submitted[] = {"submitted", NULL};
+	struct store_step step = {.id = id[1], .expect_stage = -1, .expect_status = expect_submitted,
+				  .to_status = "initial_passed", .to_stage = -1, .actor = "reviewer", .action = "pass",
+				  .now = T0 + S(101)};
+	int step_rc = 0;
+	struct ts_error step_err;
+	ts_error_clear(&step_err);
+	OK(store_app_steps(fx->s, &step, 1, &step_rc, &step_err, E));
+	assert_int_equal(step_rc, TS_ECONFLICT);
+	assert_string_equal(step_err.code, "wrong_stage");
+	assert_non_null(strstr(step_err.message, "已撤回"));
+	assert_null(strstr(step_err.message, "withdrawn"));
 	assert_int_equal(store_app_transition(fx->s, 999999, from_submitted, "withdrawn", "applicant", "withdraw",
 					      NULL, NULL, T0 + S(101), &err),
 			 TS_ENOTFOUND);

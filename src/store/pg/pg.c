@@ -13,6 +13,7 @@
 #include "core/time.h"
 #include "crypt/crypt.h"
 #include "domain/ledger.h"
+#include "domain/review.h"
 #include "domain/rules.h"
 #include "store/pg/schema.h"
 #include "store/store_impl.h"
@@ -1052,7 +1053,9 @@ static int pg_app_transition(struct store *s, int64_t id, const char *const *fro
 	for (const char *const *f = from; *f; f++)
 		allowed |= strcmp(*f, status) == 0;
 	if (!allowed) {
-		rc = ts_error_set(err, TS_ECONFLICT, "wrong_stage", "该申报当前状态（%s）不能执行此操作", status);
+		char label[160];
+		rc = ts_error_set(err, TS_ECONFLICT, "wrong_stage", "该申报当前状态（%s）不能执行此操作",
+				  review_status_label(NULL, status, label, sizeof(label)));
 		goto out_rollback;
 	}
 	rc = EXEC(c, err, "UPDATE applications SET status=$1, active=$2::int, updated_at=$3::bigint WHERE id=$4::bigint",
@@ -1625,8 +1628,11 @@ static int one_step(PGconn *c, const struct store_step *sp, struct ts_error *e)
 	bool ok = sp->expect_stage < 0 || sp->expect_stage == stage, status_ok = false;
 	for (const char *const *x = sp->expect_status; x && *x; x++)
 		status_ok |= strcmp(*x, status) == 0;
-	if (!ok || !status_ok)
-		return ts_error_set(e, TS_ECONFLICT, "wrong_stage", "该申报当前不在此环节（状态：%s）", status);
+	if (!ok || !status_ok) {
+		char label[160];
+		return ts_error_set(e, TS_ECONFLICT, "wrong_stage", "该申报当前不在此环节（状态：%s）",
+				    review_status_label(sp->spec, status, label, sizeof(label)));
+	}
 	if (sp->return_limit > 0 && returns >= sp->return_limit)
 		return ts_error_set(e, TS_ECONFLICT, "return_used", "该申报已退回补正过一次，不能再次退回");
 	int rc = EXEC(c, e,

@@ -3,6 +3,7 @@
 #include "core/mem.h"
 #include "crypt/crypt.h"
 #include "domain/ledger.h"
+#include "domain/review.h"
 #include "domain/rules.h"
 #include "store/sqlite/sq.h"
 
@@ -167,8 +168,11 @@ static int one_step(sqlite3 *db, const struct store_step *sp, struct ts_error *e
 	bool status_ok = false;
 	for (const char *const *x = sp->expect_status; x && *x; x++)
 		status_ok |= strcmp(*x, status) == 0;
-	if (!ok || !status_ok)
-		return ts_error_set(e, TS_ECONFLICT, "wrong_stage", "该申报当前不在此环节（状态：%s）", status);
+	if (!ok || !status_ok) {
+		char label[160];
+		return ts_error_set(e, TS_ECONFLICT, "wrong_stage", "该申报当前不在此环节（状态：%s）",
+				    review_status_label(sp->spec, status, label, sizeof(label)));
+	}
 	if (sp->return_limit > 0 && returns >= sp->return_limit)
 		return ts_error_set(e, TS_ECONFLICT, "return_used", "该申报已退回补正过一次，不能再次退回");
 	int new_stage = sp->to_stage >= 0 ? sp->to_stage : stage;

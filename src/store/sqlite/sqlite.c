@@ -18,6 +18,7 @@
 #include "core/time.h"
 #include "crypt/crypt.h"
 #include "domain/ledger.h"
+#include "domain/review.h"
 #include "domain/rules.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/sq.h"
@@ -1248,7 +1249,9 @@ static int sq_app_transition(struct store *s, int64_t id, const char *const *fro
 		if (strcmp(*f, status) == 0)
 			allowed = true;
 	if (!allowed) {
-		rc = ts_error_set(err, TS_ECONFLICT, "wrong_stage", "该申报当前状态（%s）不能执行此操作", status);
+		char label[160];
+		rc = ts_error_set(err, TS_ECONFLICT, "wrong_stage", "该申报当前状态（%s）不能执行此操作",
+				  review_status_label(NULL, status, label, sizeof(label)));
 		goto out_rollback;
 	}
 	rc = sq_exec(db, err, "UPDATE applications SET status=?, active=?, updated_at=? WHERE id=?", "tiii", to,
