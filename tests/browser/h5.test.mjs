@@ -359,4 +359,19 @@ test('a correction request: items and deadline shown, edit, resubmit', async () 
   assert.equal(a.json.rank, mine.rank);
   assert.equal(a.json.fields.cert_number, 'S202253000124');
   await shot(page, '17-record-resubmitted', { fullPage: true });
+
+  // Rejected: it no longer holds a place, on the detail page and in the list,
+  // although the server still reports its quota as of its rank.
+  assert.equal((await page.locator('[data-testid=quota]').innerText()).trim(), '已进入名额');
+  const r = await apiJson(srv.base, 'POST', `/api/v1/review/applications/${mine.id}/decision`,
+    { token: login.json.token, body: { decision: 'reject', reason: '证书与申报类别不符' } });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  await page.reload();
+  await page.locator('[data-testid=status]', { hasText: '未通过' }).waitFor();
+  assert.equal((await page.locator('[data-testid=quota]').innerText()).trim(), '不再占用名额');
+  await page.goto(srv.base + '/records');
+  const rec = page.locator(`.rec[data-app="${mine.id}"]`);
+  await rec.waitFor();
+  assert.match(await rec.locator('[data-testid=quota]').innerText(), /不再占用名额/);
+  assert.doesNotMatch(await rec.innerText(), /已进入名额|候补/);
 });

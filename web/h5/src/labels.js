@@ -41,6 +41,18 @@ export const QUOTA = {
   waitlisted: '候补',
 };
 
+// Out of the running: such an application holds no place and waits for none,
+// whatever its quota field says (the server reports it as of its rank).
+export const OUT_OF_RUNNING = ['rejected', 'abandoned', 'withdrawn', 'cancelled'];
+
+/** The quota standing shown to the worker; long: the detail page's wording. */
+export function quotaText(app, long = false) {
+  if (!app) return '';
+  if (OUT_OF_RUNNING.includes(app.status)) return '不再占用名额';
+  if (app.quota === 'queued') return QUOTA.queued;
+  return long ? '候补（按顺序递补）' : QUOTA.waitlisted;
+}
+
 export const ACTION = {
   submit: '提交申报',
   submitted: '提交申报',
