@@ -97,11 +97,12 @@ static bool data_dir_ready(const struct cli_common *c)
 		return true;
 	struct stat st;
 	if (stat(c->data_dir, &st) != 0) {
+		char why[160];
 		if (errno == ENOENT)
 			cli_fail("数据目录 %s 不存在；请先运行 tisheng init --data %s 创建，或用 --data 指定已有的数据目录",
 				 c->data_dir, c->data_dir);
 		else
-			cli_fail("无法访问数据目录 %s：%s", c->data_dir, strerror(errno));
+			cli_fail("无法访问数据目录 %s：%s", c->data_dir, ts_errno_text(errno, why, sizeof(why)));
 		return false;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -126,18 +127,6 @@ static struct store *open_store(const struct cli_common *c)
 
 /* ---- loading files ---- */
 
-/* Why a file could not be read, in Chinese for the common cases, with the
- * system's own words. Returns `buf`. */
-static const char *errno_text(int e, char *buf, size_t n)
-{
-	const char *why = e == ENOENT ? "文件不存在" : e == EACCES ? "没有读取权限" : e == EISDIR ? "这是一个目录" : NULL;
-	if (why)
-		snprintf(buf, n, "%s（%s）", why, strerror(e));
-	else
-		snprintf(buf, n, "%s", strerror(e));
-	return buf;
-}
-
 /* Reads a JSON file; NULL, with the reason reported (the file cannot be
  * read, or where its JSON is broken), on failure. */
 static json_t *load_json_file(const char *path)
@@ -145,7 +134,7 @@ static json_t *load_json_file(const char *path)
 	char why[200];
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		cli_fail("无法读取文件 %s：%s", path, errno_text(errno, why, sizeof(why)));
+		cli_fail("无法读取文件 %s：%s", path, ts_errno_text(errno, why, sizeof(why)));
 		return NULL;
 	}
 	json_error_t je;
@@ -155,7 +144,7 @@ static json_t *load_json_file(const char *path)
 	if (root)
 		return root;
 	if (read_errno)
-		cli_fail("无法读取文件 %s：%s", path, errno_text(read_errno, why, sizeof(why)));
+		cli_fail("无法读取文件 %s：%s", path, ts_errno_text(read_errno, why, sizeof(why)));
 	else
 		cli_fail("%s：不是有效的 JSON（第 %d 行第 %d 列：%s）", path, je.line, je.column, je.text);
 	return NULL;
@@ -363,7 +352,8 @@ int cli_init(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (mkdir(o.c.data_dir, 0700) != 0 && errno != EEXIST) {
-		cli_fail("无法创建数据目录 %s：%s", o.c.data_dir, strerror(errno));
+		char why[160];
+		cli_fail("无法创建数据目录 %s：%s", o.c.data_dir, ts_errno_text(errno, why, sizeof(why)));
 		return 1;
 	}
 	struct ts_error err;

@@ -7,6 +7,8 @@
 #ifndef TS_CORE_ERROR_H
 #define TS_CORE_ERROR_H
 
+#include <stddef.h>
+
 enum ts_status {
 	TS_OK = 0,
 	TS_EINVAL = -1,    /* bad input: 422 / 400 */
@@ -32,5 +34,10 @@ struct ts_error {
 int ts_error_set(struct ts_error *err, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void ts_error_clear(struct ts_error *err);
+
+/* Why a system call failed, for a Chinese message: the common errno values
+ * in Chinese with the system's own words after them ("磁盘空间不足（No space
+ * left on device）"), others in the system's words only. Returns `buf`. */
+const char *ts_errno_text(int e, char *buf, size_t n);
 
 #endif

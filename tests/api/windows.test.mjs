@@ -165,11 +165,17 @@ test('CLI: a missing data directory or program file is named as such, with the e
   assert.equal(e.code, 1, `ledger verify on an empty directory exited ${e.code}\n${e.stdout}\n${e.stderr}`);
   assert.match(e.stderr, /尚未初始化.*tisheng init/, e.stderr);
   assert.deepEqual(fs.readdirSync(empty), [], 'ledger verify created files in an uninitialised directory');
+  // a data directory under a regular file: the system's reason, in Chinese first
+  const plain = `${srv.tmp}/plain-file`;
+  fs.writeFileSync(plain, 'x');
+  const f = await srv.cli(['init', '--data', `${plain}/data`]);
+  assert.equal(f.code, 1, `init under a regular file exited ${f.code}\n${f.stderr}`);
+  assert.match(f.stderr, /无法创建数据目录 .*plain-file\/data：路径中有一项不是目录（/, f.stderr);
 
   const file = `${srv.tmp}/missing.json`;
   const p = await srv.cli(['program', 'load', file, '--data', srv.data]);
   assert.equal(p.code, 1, `program load of a missing file exited ${p.code}\n${p.stderr}`);
-  assert.match(p.stderr, /无法读取文件 .*missing\.json：文件不存在/, p.stderr);
+  assert.match(p.stderr, /无法读取文件 .*missing\.json：文件或目录不存在（/, p.stderr);
   assert.doesNotMatch(p.stderr, /JSON|第 -1 行/, p.stderr);
   // broken JSON is still reported as such
   const bad = `${srv.tmp}/bad.json`;

@@ -1614,12 +1614,13 @@ static int sq_sync_commits(struct store *s, struct ts_error *err)
 	struct store_sqlite *q = sq_of(s);
 	if (q->wal_fd < 0 && q->wal_path)
 		q->wal_fd = open(q->wal_path, O_RDONLY | O_CLOEXEC);
+	char why[160];
 	if (q->wal_fd < 0)
 		return ts_error_set(err, TS_EIO, "unavailable", "数据存储暂不可用，请稍后重试（无法打开日志文件：%s）",
-				    strerror(errno));
+				    ts_errno_text(errno, why, sizeof(why)));
 	if (fdatasync(q->wal_fd) != 0)
 		return ts_error_set(err, TS_EIO, "unavailable", "数据存储暂不可用，请稍后重试（日志文件同步失败：%s）",
-				    strerror(errno));
+				    ts_errno_text(errno, why, sizeof(why)));
 	return 0;
 }
 
