@@ -345,6 +345,57 @@ static void test_sqlite_hex_to_bytes(void **state)
 	store_close(s);
 }
 
+struct opener {
+	const char *url, *dir;
+	int rc;
+	struct ts_error err;
+};
+
+static void *open_and_close(void *arg)
+{
+	struct opener *o = arg;
+	struct store *s = NULL;
+	ts_error_clear(&o->err);
+	o->rc = store_open(o->url, o->dir, &s, &o->err);
+	if (!o->rc)
+		store_close(s);
+	return NULL;
+}
+
+/* Two opens of an old database at once (the server and a CLI command
+ * started together): both read the old version before either can write;
+ * the one that migrates second must see the first one's work and not run
+ * the same steps again ("duplicate column", or worse). */
+static void test_sqlite_concurrent_opens_migrate_once(void **state)
+{
+	struct fx *fx = *state;
+	sq_old_db(fx, NULL);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	sq_run(db, "PRAGMA journal_mode=WAL");
+	sq_run(db, "BEGIN IMMEDIATE"); /* holds the write lock: the opens can read, not migrate */
+	struct opener o[2] = {{.url = fx->url, .dir = fx->dir, .rc = 1}, {.url = fx->url, .dir = fx->dir, .rc = 1}};
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, open_and_close, &o[i]), 0);
+	usleep(500 * 1000); /* both have read version 5 and wait for the lock */
+	assert_int_equal(sq_int(db, "PRAGMA user_version"), SQLITE_OLD_VERSION);
+	sq_run(db, "ROLLBACK");
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	for (int i = 0; i < 2; i++)
+		if (o[i].rc)
+			fail_msg("open %d: %s: %s", i, o[i].err.code, o[i].err.message);
+	assert_int_equal(sq_int(db, "PRAGMA user_version"),
+			 (int64_t)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])));
+	sqlite3_close(db);
+	struct store *s = NULL;
+	OK(store_open(fx->url, fx->dir, &s, E));
+	OK(store_check(s, E));
+	check_migrated(s, &fx->k);
+	store_close(s);
+}
+
 static void test_sqlite_refuses_unknown_value(void **state)
 {
 	struct fx *fx = *state;
@@ -518,6 +569,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sqlite_hex_to_bytes, sq_setup, sq_teardown),
 		cmocka_unit_test_setup_teardown(test_sqlite_refuses_unknown_value, sq_setup, sq_teardown),
+		cmocka_unit_test_setup_teardown(test_sqlite_concurrent_opens_migrate_once, sq_setup, sq_teardown),
 		cmocka_unit_test_setup_teardown(test_pg_hex_to_bytes, pg_setup, pg_teardown),
 		cmocka_unit_test_setup_teardown(test_pg_refuses_unknown_value, pg_setup, pg_teardown),
 	};

@@ -399,12 +399,40 @@ static void sql_bidx_bytes(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /* Runs migrations version .. target - 1, each in its own transaction with its
  * PRAGMA user_version: 0, or the first failure (that migration rolled back). */
+static int user_version(sqlite3 *db, int *out, struct ts_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sq_prep(db, &st, err, "PRAGMA user_version", "");
+	if (rc)
+		return rc;
+	int r = sqlite3_step(st);
+	*out = r == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sq_done(st);
+	return r == SQLITE_ROW ? 0 : sq_fail(db, r, err);
+}
+
+/* Each step reads the version again inside its write transaction: another
+ * process (the server and a CLI command started together) may have
+ * migrated since it was read, and a step run twice would fail. */
 static int migrate_to(sqlite3 *db, int version, int target, struct ts_error *err)
 {
 	int rc;
 	while (version < target) {
 		if ((rc = sq_begin(db, err)))
 			return rc;
+		int now;
+		if ((rc = user_version(db, &now, err))) {
+			sq_rollback(db);
+			return rc;
+		}
+		if (now != version) {
+			sq_rollback(db);
+			if (now > target)
+				return ts_error_set(err, TS_EINVAL, "schema_newer",
+						    "数据库结构版本 %d 比本程序支持的 %d 新，请升级 tisheng", now, target);
+			version = now;
+			continue;
+		}
 		int r = sqlite3_exec(db, sqlite_migrations[version], NULL, NULL, NULL);
 		char pragma[64];
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", version + 1);
@@ -424,12 +452,10 @@ static int migrate_to(sqlite3 *db, int version, int target, struct ts_error *err
 
 static int migrate(struct store_sqlite *q, sqlite3 *db, struct ts_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sq_prep(db, &st, err, "PRAGMA user_version", "");
+	int version;
+	int rc = user_version(db, &version, err);
 	if (rc)
 		return rc;
-	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	sq_done(st);
 	int target = (int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]));
 	if (version > target)
 		return ts_error_set(err, TS_EINVAL, "schema_newer",
