@@ -31,9 +31,19 @@ DEPS      := $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all clean check check-unit check-api check-pg check-pg-faults check-crash check-fuzz test-all bench bench-floor fuzz format
+.PHONY: all pages clean check check-unit check-api check-pg check-pg-faults check-crash check-fuzz test-all bench bench-floor fuzz format
 
-all: $(BUILD)/tisheng
+all: $(BUILD)/tisheng pages
+
+# The pages `serve` serves (web/dist, web/dist/console), rebuilt when their
+# sources change; without npm, scripts/pages.sh says so and builds nothing.
+PAGE_SRCS := $(shell find web/h5 web/console/src -type f 2>/dev/null) \
+	$(wildcard web/package.json web/package-lock.json web/vite.config.js \
+		   web/console/package.json web/console/package-lock.json web/console/vite.config.js web/console/index.html)
+pages: web/dist/.built
+
+web/dist/.built: $(PAGE_SRCS) scripts/pages.sh
+	@bash scripts/pages.sh
 
 $(BUILD)/tisheng: $(MAIN_OBJ) $(BUILD)/libtisheng.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)

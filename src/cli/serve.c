@@ -185,6 +185,10 @@ int cli_serve(int argc, char **argv)
 		goto out;
 	}
 	ctx.http = srv;
+	if (!hc.web_dir)
+		ts_log_warn("serve.no_pages",
+			    "页面未构建（没有 %s/web/dist）：只提供 API；运行 make（需要 npm）或 scripts/demo.sh 构建页面，或用 --web DIR 指定",
+			    cli_share_dir());
 	ts_log_info("serve.start", "listening on %s (port %u), data %s, store %s, %u threads, sms %s, ip-limit %u/min, web %s",
 		    listen, http_server_port(srv), data, store_backend(store), threads,
 		    strncmp(sms_spec, "file:", 5) == 0 ? "file" : sms_spec, cfg.ip_limit, hc.web_dir ? hc.web_dir : "(none)");

@@ -155,12 +155,25 @@ function rawGet(port, rawPath) {
     const req = http.request({ host: '127.0.0.1', port, path: rawPath, method: 'GET' }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('latin1') }));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode, headers: res.headers, text: body.toString('latin1'), utf8: body.toString('utf8') });
+      });
     });
     req.on('error', reject);
     req.end();
   });
 }
+
+test('serve serves the pages `make` builds: / (workers) and /console/ (union staff), in Chinese', async (t, srv) => {
+  for (const [path, title] of [['/', '职工补助申报'], ['/console/', '工会补助审核管理平台']]) {
+    const res = await rawGet(srv.port, path);
+    assert.equal(res.status, 200, `GET ${path}: ${res.status} ${res.text.slice(0, 200)}`);
+    assert.match(res.headers['content-type'] || '', /^text\/html/, `GET ${path}: ${res.headers['content-type']}`);
+    assert.match(res.text, /<html lang="zh-CN">/, `GET ${path}`);
+    assert.ok(res.utf8.includes(title), `GET ${path}: no title ${title}`);
+  }
+});
 
 test('static files do not escape the web root (no path traversal)', async (t, srv) => {
   for (const p of [
