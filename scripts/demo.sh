@@ -5,13 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh build
-make -j"$(nproc)"
-if [ -f web/package.json ]; then
-  (cd web && npm ci --no-audit --no-fund && npm run build)
-fi
-if [ -f web/console/package.json ]; then
-  (cd web/console && npm ci --no-audit --no-fund && npm run build)
-fi
+make -j"$(nproc)"   # build/tisheng and the pages (scripts/pages.sh)
 DATA=${TISHENG_DEMO_DATA:-./data-demo}
 LISTEN=${TISHENG_LISTEN:-127.0.0.1:8080}
 if [ ! -f "$DATA/keys/master.key" ]; then
