@@ -16,11 +16,15 @@ build() { # DIR
 	# npm ci when the installed packages are missing or older than the lock file
 	if [ ! -f "$d/node_modules/.package-lock.json" ] || [ "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]; then
 		echo "  NPM   $d (npm ci)"
-		(cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+		(cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || return 1
 	fi
 	echo "  VITE  $d"
 	(cd "$d" && npm run --silent build >/dev/null)
 }
-build web
-build web/console
-touch web/dist/.built
+# A failure here (no access to the npm registry, say) does not fail the
+# server's build: it is reported, and the next make tries again.
+if build web && build web/console; then
+	touch web/dist/.built
+else
+	echo "pages: 页面构建失败（见上面 npm 的输出），tisheng serve 将只提供 API；修好后再运行 make" >&2
+fi
