@@ -299,6 +299,8 @@ static const struct {
 	{"admin", "yn", "admin", "云南省总工会 管理员"},
 	{"yn-reviewer", "yn", "reviewer", "云南省总工会 审核人员"},
 	{"km-reviewer", "yn-5301", "reviewer", "昆明市总工会 复核人员"},
+	/* the first stage, 基层单位初审, is the applicant's own base union's */
+	{"base-reviewer", "yn-530102-001", "reviewer", "昆明翠屏精密机械制造有限公司工会 初审人员"},
 	{"finance", "yn", "finance", "云南省总工会 财务"},
 	{"auditor", "yn", "auditor", "云南省总工会 审计"},
 };
@@ -340,7 +342,9 @@ static int init_demo(struct store *s, const char *data_dir)
 	       data_dir);
 	printf("工作人员：打开 http://127.0.0.1:8080/console/ ，账号如下（密码均为 %s）：\n", DEMO_PASSWORD);
 	for (size_t i = 0; i < sizeof(demo_staff) / sizeof(demo_staff[0]); i++)
-		printf("  %-12s %s（%s）\n", demo_staff[i].username, demo_staff[i].desc, demo_staff[i].role);
+		printf("  %-14s %s（%s）\n", demo_staff[i].username, demo_staff[i].desc, demo_staff[i].role);
+	printf("基层单位初审由申报人所在的基层工会负责：申报时“所在工会”选“昆明翠屏精密机械制造有限公司工会”，"
+	       "即可用 base-reviewer 初审；其他基层工会的初审账号用 tisheng staff add 添加。\n");
 	return 0;
 }
 

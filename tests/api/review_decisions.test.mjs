@@ -34,6 +34,19 @@ test('setup: a base-union reviewer and applications at its initial review', asyn
   people = await applicants(srv, { union: U.wuhua1, n: 10 });
 });
 
+test('the demo has a base-union reviewer who acts at 基层单位初审 of its own union', async (t, srv) => {
+  const base = staffAccount(srv, 'base-reviewer');
+  await base.login();
+  const [p] = await applicants(srv, { union: U.wuhua1, n: 1 });
+  const list = await reviewGet(srv, base.token, p.app.id);
+  expectStatus(list, 200);
+  assert.equal(list.body.can_act, true, `base-reviewer cannot act: ${show(list)}`);
+  await decideOk(srv, base.token, p.app.id, { decision: 'pass' }, 'initial_passed');
+  // not another base union's
+  const [q] = await applicants(srv, { union: U.wuhua2, n: 1 });
+  expectError(await decide(srv, base.token, q.app.id, { decision: 'pass' }), [403, 404]);
+});
+
 test('pass moves the application to the next stage (initial_passed)', async (t, srv) => {
   const p = people[0];
   const body = await decideOk(srv, S.wh1.token, p.app.id, { decision: 'pass' }, 'initial_passed');
