@@ -113,6 +113,22 @@ test('a cell starting with "=" comes out prefixed with an apostrophe, never as a
   assert.ok(!/<f[ >]/.test(sheet), 'the sheet contains a formula');
 });
 
+test('summary.xlsx prints like the official table: A4 landscape, one page wide, the header on every page', async (t, srv) => {
+  const res = await api(srv, 'GET', `/api/v1/exports/summary.xlsx?program=${SKILL}&org=${GD}`, { token: S.km.token });
+  expectStatus(res, 200);
+  const files = unzip(res.bytes);
+  const sheet = files.get('xl/worksheets/sheet1.xml').toString('utf8');
+  assert.match(sheet, /<pageSetUpPr fitToPage="1"\/>/, 'not fitted to the page');
+  const setup = (sheet.match(/<pageSetup [^>]*>/) || [''])[0];
+  assert.match(setup, /paperSize="9"/, `not A4: ${setup}`);
+  assert.match(setup, /orientation="landscape"/, `not landscape: ${setup}`);
+  assert.match(setup, /fitToHeight="0"/, `not one page wide (any number of pages tall): ${setup}`);
+  assert.match(sheet, /<oddFooter>[^<]*&amp;P[^<]*&amp;N/, 'no page numbers in the footer');
+  const book = files.get('xl/workbook.xml').toString('utf8');
+  assert.match(book, /<definedName name="_xlnm.Print_Titles"[^>]*>[^<]*\$\d+:\$\d+</, 'the header row is not repeated on each page');
+  assert.match(book, /<sheet name="汇总表"/, 'the sheet is not named 汇总表');
+});
+
 test('a base union exports only its own union by default', async (t, srv) => {
   const res = await api(srv, 'GET', `/api/v1/exports/summary.xlsx?program=${SKILL}`, { token: S.gd1.token });
   expectStatus(res, 200);
