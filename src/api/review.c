@@ -474,8 +474,8 @@ void api_review_decide(struct http_request *req, void *arg)
 	if (d.kind == DECISION_REJECT)
 		review_backfill(ctx, p->spec, &a, "未通过审核");
 	if (d.kind == DECISION_RETURN) {
-		char text[300], dl[32];
-		ts_time_format_local(d.deadline, dl, sizeof(dl));
+		char text[300], dl[40];
+		ts_time_format_cn(d.deadline, true, dl, sizeof(dl));
 		snprintf(text, sizeof(text), "【职工提升补助】您的申报（序号%lld）需补正材料，请于%s前登录系统查看补正内容并重新提交，逾期视为放弃。",
 			 (long long)a.rank, dl);
 		notify_applicant(ctx, a.applicant, text);

@@ -263,6 +263,7 @@ static int load_program_file(struct store *s, const char *path, const char *open
 			json_object_set_new(root, "paper_deadline", json_string(nd_s));
 		}
 	}
+	spec_fill_dates(root);
 	struct program_spec *spec = NULL;
 	struct ts_error err;
 	if (spec_parse(root, &spec, &err)) {

@@ -209,3 +209,19 @@ void ts_time_format_local(int64_t us, char *out, size_t n)
 	split_local(us, &y, &mo, &d, &h, &mi, &s);
 	snprintf(out, n, "%04d-%02u-%02u %02d:%02d:%02d", y, mo, d, h, mi, s);
 }
+
+void ts_time_format_cn(int64_t us, bool with_year, char *out, size_t n)
+{
+	int y, h, mi, s;
+	unsigned mo, d;
+	split_local(us, &y, &mo, &d, &h, &mi, &s);
+	if (h == 0 && mi == 0 && s == 0) {
+		split_local(us - 1, &y, &mo, &d, &h, &mi, &s);
+		h = 24;
+		mi = 0;
+	}
+	if (with_year)
+		snprintf(out, n, "%d年%u月%u日%02d:%02d", y, mo, d, h, mi);
+	else
+		snprintf(out, n, "%u月%u日%02d:%02d", mo, d, h, mi);
+}

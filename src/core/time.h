@@ -31,6 +31,10 @@ int ts_time_parse(const char *s, int64_t now_us, int64_t *out) __attribute__((wa
 void ts_time_format(int64_t us, char *out, size_t n);
 /* Writes "2022-10-17 08:00:00" (Asia/Shanghai) into out (≥ 20 bytes). */
 void ts_time_format_local(int64_t us, char *out, size_t n);
+/* Writes the way a Chinese notice gives a time, Asia/Shanghai:
+ * "2022年10月17日08:00", without the year when with_year is false; a
+ * midnight is the end of the day before, "10月23日24:00" (≥ 32 bytes). */
+void ts_time_format_cn(int64_t us, bool with_year, char *out, size_t n);
 
 /* Days since 1970-01-01 for a proleptic Gregorian date; no range check. */
 int64_t ts_days_from_civil(int y, unsigned m, unsigned d);

@@ -562,3 +562,81 @@ const json_t *spec_level_order(const struct program_spec *spec)
 			return spec->rules[i].order;
 	return NULL;
 }
+
+/* Replaces every `from` in `s` by `to`; a new string, or NULL when none. */
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to), count = 0;
+	for (const char *p = strstr(s, from); p; p = strstr(p + fl, from))
+		count++;
+	if (!count)
+		return NULL;
+	char *out = ts_malloc(strlen(s) + count * tl + 1), *o = out;
+	for (const char *q; (q = strstr(s, from)); s = q + fl) {
+		memcpy(o, s, (size_t)(q - s));
+		o += q - s;
+		memcpy(o, to, tl);
+		o += tl;
+	}
+	strcpy(o, s);
+	return out;
+}
+
+struct date_subst {
+	const char *key;
+	char value[48];
+	bool set;
+};
+
+static void fill_value(json_t *v, const struct date_subst *subs, size_t n)
+{
+	size_t i;
+	const char *k;
+	json_t *x;
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, x) fill_value(x, subs, n);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x) fill_value(x, subs, n);
+	} else if (json_is_string(v) && strchr(json_string_value(v), '{')) {
+		char *cur = NULL;
+		for (i = 0; i < n; i++) {
+			if (!subs[i].set)
+				continue;
+			char *next = replace_all(cur ? cur : json_string_value(v), subs[i].key, subs[i].value);
+			if (next) {
+				free(cur);
+				cur = next;
+			}
+		}
+		if (cur)
+			json_string_set(v, cur);
+		free(cur);
+	}
+}
+
+void spec_fill_dates(json_t *root)
+{
+	struct date_subst subs[] = {{"{opens}", "", false}, {"{closes}", "", false}, {"{paper_deadline}", "", false}};
+	int64_t opens = 0, closes = 0;
+	bool have_opens = ts_time_parse(json_string_value(json_object_get(root, "opens_at")), 0, &opens) == 0;
+	bool have_closes = ts_time_parse(json_string_value(json_object_get(root, "closes_at")), 0, &closes) == 0;
+	if (have_opens) {
+		ts_time_format_cn(opens, true, subs[0].value, sizeof(subs[0].value));
+		subs[0].set = true;
+	}
+	if (have_closes) {
+		int oy = 0, om, od, cy, cm, cd;
+		if (have_opens)
+			ts_local_date(opens, &oy, &om, &od);
+		ts_local_date(closes - 1, &cy, &cm, &cd);
+		ts_time_format_cn(closes, !have_opens || oy != cy, subs[1].value, sizeof(subs[1].value));
+		subs[1].set = true;
+	}
+	int y, m, d;
+	const char *pd = json_string_value(json_object_get(root, "paper_deadline"));
+	if (pd && ts_date_parse(pd, &y, &m, &d)) {
+		snprintf(subs[2].value, sizeof(subs[2].value), "%d年%d月%d日", y, m, d);
+		subs[2].set = true;
+	}
+	fill_value(root, subs, sizeof(subs) / sizeof(subs[0]));
+}

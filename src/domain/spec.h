@@ -108,6 +108,16 @@ int spec_parse(json_t *root, struct program_spec **out, struct ts_error *err)
 	__attribute__((warn_unused_result));
 void spec_free(struct program_spec *spec);
 
+/* Fills the dates of a program's texts from its own fields, so that a
+ * window moved by `program load --opens/--closes` (and the demo's) is the
+ * one the notice and the printed form give: in every string value of root,
+ * {opens} becomes opens_at as "2022年10月17日08:00", {closes} closes_at
+ * without the year unless it differs ("10月23日24:00"), {paper_deadline}
+ * the paper_deadline date ("2022年10月26日"). A placeholder whose field is
+ * missing or unreadable is left as it is (spec_parse then judges the
+ * fields). */
+void spec_fill_dates(json_t *root);
+
 const struct category_def *spec_category(const struct program_spec *spec, const char *code);
 const struct field_def *spec_field(const struct program_spec *spec, const char *key);
 /* Fields of these types are personal data: encrypted at rest, masked in lists. */

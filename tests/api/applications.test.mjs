@@ -192,6 +192,12 @@ test('GET /api/v1/applications/{id}/form.pdf: 200 application/pdf starting with 
     assert.equal(res.bytes.subarray(0, 5).toString('latin1'), '%PDF-');
     assert.ok(res.bytes.length > 1000, `PDF of ${res.bytes.length} bytes`);
     assert.match(res.bytes.subarray(-1024).toString('latin1'), /%%EOF\s*$/);
+    // the footnote gives this program's paper deadline (moved with the demo's window)
+    const text = pdfText(res.bytes).replace(/\s+/g, '');
+    const p = (await api(srv, 'GET', `/api/v1/programs/${program}`)).body;
+    const [y, m, d] = p.paper_deadline.split('-').map(Number);
+    assert.ok(text.includes(`于${y}年${m}月${d}日前递交所在单位工会`), `footnote: ${text.slice(-300)}`);
+    assert.ok(!text.includes('{paper_deadline}'), 'a placeholder in the form');
   }
 });
 

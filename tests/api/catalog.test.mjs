@@ -79,6 +79,17 @@ test('GET /api/v1/programs/{id} gives the program with its form schema', async (
     assert.equal(byKey.get('union').type, 'org');
     if (id === 'yn2022-skill') assert.equal(byKey.get('cert_date').type, 'date');
     else assert.equal(byKey.get('diploma_date').type, 'date');
+
+    // the notice and the printed form's footnote give this window's dates
+    // (the demo moved it to now), not the 2022 ones of the source text
+    const cst = (iso) => {
+      const d = new Date(Date.parse(iso) + 8 * 3600e3);
+      return `${d.getUTCFullYear()}年${d.getUTCMonth() + 1}月${d.getUTCDate()}日${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
+    };
+    assert.ok(p.notice.includes(`申报时间${cst(p.opens_at)}至`), `notice: ${p.notice} (opens ${p.opens_at})`);
+    const [y, m, d] = p.paper_deadline.split('-').map(Number);
+    assert.ok(p.notice.includes(`于${y}年${m}月${d}日前递交`), `notice: ${p.notice} (paper deadline ${p.paper_deadline})`);
+    assert.ok(!JSON.stringify(p).includes('{paper_deadline}') && !p.notice.includes('{'), `a placeholder left: ${p.notice}`);
   }
 });
 

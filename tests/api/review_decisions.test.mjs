@@ -145,6 +145,10 @@ test('return: items and a future deadline required; the applicant sees them, edi
   assert.deepEqual(ev.items, items, 'the applicant does not see the items to fix');
   assert.ok(typeof ev.deadline === 'string' && ev.deadline.startsWith(deadline.slice(0, 8)), `deadline ${ev.deadline} vs ${deadline}`);
   assert.ok(smsTo(srv, p.phone).length > smsBefore, 'the applicant got no SMS about the correction notice');
+  // the SMS gives the deadline as the pages do: the end of that day, 24:00
+  const [dy, dm, dd] = deadline.split('-').map(Number);
+  const sms = smsTo(srv, p.phone).at(-1).text;
+  assert.ok(sms.includes(`请于${dy}年${dm}月${dd}日24:00前`), `the SMS: ${sms}`);
 
   // the reviewer cannot decide while the notice is open
   expectError(await decide(srv, S.wh1.token, id, { decision: 'pass' }), 409, 'wrong_stage');

@@ -230,6 +230,35 @@ static void test_edu_spec(void **state)
 	spec_free(NULL);
 }
 
+/* The dates in a program's texts follow its window: {opens}, {closes},
+ * {paper_deadline} in any string, nested too; a missing field leaves its
+ * placeholder. */
+static void test_fill_dates(void **state)
+{
+	(void)state;
+	json_t *root = json_pack("{s:s,s:s,s:s,s:s,s:{s:s},s:[s]}", "opens_at", "2026-12-03T19:31:00+08:00", "closes_at",
+				 "2026-12-11T00:00:00+08:00", "paper_deadline", "2026-12-13", "notice",
+				 "申报时间{opens}至{closes}，于{paper_deadline}前递交；{opens}", "form", "footer",
+				 "于{paper_deadline}前递交所在单位工会。", "list", "{closes}");
+	spec_fill_dates(root);
+	assert_string_equal(json_string_value(json_object_get(root, "notice")),
+			    "申报时间2026年12月3日19:31至12月10日24:00，于2026年12月13日前递交；2026年12月3日19:31");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(root, "form"), "footer")),
+			    "于2026年12月13日前递交所在单位工会。");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(root, "list"), 0)), "12月10日24:00");
+	/* a window over the new year gives the closing year */
+	json_object_set_new(root, "closes_at", json_string("2027-01-05T00:00:00+08:00"));
+	json_object_set_new(root, "notice", json_string("{opens}至{closes}"));
+	spec_fill_dates(root);
+	assert_string_equal(json_string_value(json_object_get(root, "notice")), "2026年12月3日19:31至2027年1月4日24:00");
+	/* no paper_deadline: its placeholder stays */
+	json_object_del(root, "paper_deadline");
+	json_object_set_new(root, "notice", json_string("于{paper_deadline}前"));
+	spec_fill_dates(root);
+	assert_string_equal(json_string_value(json_object_get(root, "notice")), "于{paper_deadline}前");
+	json_decref(root);
+}
+
 static void test_refuses_unknown_top_level_key(void **state)
 {
 	(void)state;
@@ -444,6 +473,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_skill_spec),
 		cmocka_unit_test(test_edu_spec),
+		cmocka_unit_test(test_fill_dates),
 		cmocka_unit_test(test_refuses_unknown_top_level_key),
 		cmocka_unit_test(test_refuses_places_below_cap),
 		cmocka_unit_test(test_refuses_duplicate_category),

@@ -144,6 +144,16 @@ static void test_format(void **state)
 	ts_time_format_local(S(1709210096), out, sizeof(out));
 	assert_string_equal(out, "2024-02-29 20:34:56");
 
+	/* As a Chinese notice gives it: a midnight ends the day before. */
+	ts_time_format_cn(OPEN_2022, true, out, sizeof(out));
+	assert_string_equal(out, "2022年10月17日08:00");
+	ts_time_format_cn(CLOSE_2022, false, out, sizeof(out));
+	assert_string_equal(out, "10月23日24:00");
+	ts_time_format_cn(CLOSE_2022, true, out, sizeof(out));
+	assert_string_equal(out, "2022年10月23日24:00");
+	ts_time_format_cn(CLOSE_2022 - S(60), false, out, sizeof(out));
+	assert_string_equal(out, "10月23日23:59");
+
 	/* A short buffer is truncated, not overrun. */
 	char small[12];
 	memset(small, 'Z', sizeof(small));
