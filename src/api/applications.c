@@ -475,6 +475,34 @@ static json_t *history_json(json_t *events)
 	return events;
 }
 
+/* The applicant sees which union acted, not the reviewer's account name:
+ * a staff actor becomes "staff" with the union's name in actor_name, any
+ * other actor but the applicant "system" (系统). */
+static void history_for_applicant(struct api_ctx *ctx, json_t *events)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(events, i, e)
+	{
+		const char *actor = json_string_value(json_object_get(e, "actor"));
+		if (!actor || strcmp(actor, "applicant") == 0)
+			continue;
+		char name[200];
+		struct store_staff st;
+		struct ts_error err;
+		if (store_staff_get(ctx->store, actor, 0, &st, &err) == 0) {
+			if (!registry_org_name(ctx->reg, st.org, name, sizeof(name)))
+				snprintf(name, sizeof(name), "工会审核人员");
+			store_staff_free(&st);
+			json_object_set_new(e, "actor", json_string("staff"));
+		} else {
+			snprintf(name, sizeof(name), "系统");
+			json_object_set_new(e, "actor", json_string("system"));
+		}
+		json_object_set_new(e, "actor_name", json_string(name));
+	}
+}
+
 void api_app_get(struct http_request *req, void *arg)
 {
 	struct api_ctx *ctx = arg;
@@ -485,8 +513,10 @@ void api_app_get(struct http_request *req, void *arg)
 	json_t *o = app_json(ctx, &a, true);
 	json_t *events = NULL;
 	struct ts_error err;
-	if (store_app_history(ctx->store, a.id, &events, &err) == 0)
+	if (store_app_history(ctx->store, a.id, &events, &err) == 0) {
+		history_for_applicant(ctx, events);
 		json_object_set_new(o, "history", history_json(events));
+	}
 	store_app_free(&a);
 	api_reply_json(req, 200, o);
 }

@@ -18,6 +18,11 @@ const { test } = useServer({ extraArgs: ['--test-clock'] });
 const S = {};
 let people;
 
+async function orgName(srv, code) {
+  const res = await api(srv, 'GET', '/api/v1/orgs');
+  return res.body.orgs.find((o) => o.code === code).name;
+}
+
 async function state(srv, id) {
   const a = await reviewApp(srv, S.wh1.token, id);
   return { status: a.status, stage: a.stage, events: a.history.length, quota: a.quota };
@@ -143,6 +148,9 @@ test('return: items and a future deadline required; the applicant sees them, edi
   const ev = mine.history.find((e) => e.action === 'return');
   assert.ok(ev, `no return event in the applicant's history: ${JSON.stringify(mine.history)}`);
   assert.deepEqual(ev.items, items, 'the applicant does not see the items to fix');
+  // who returned it: the union, not the reviewer's account
+  assert.equal(ev.actor_name, (await orgName(srv, U.wuhua1)), `actor_name ${ev.actor_name}`);
+  assert.ok(!JSON.stringify(mine).includes('wh1-reviewer'), `the applicant sees the reviewer's account: ${JSON.stringify(mine.history)}`);
   assert.ok(typeof ev.deadline === 'string' && ev.deadline.startsWith(deadline.slice(0, 8)), `deadline ${ev.deadline} vs ${deadline}`);
   assert.ok(smsTo(srv, p.phone).length > smsBefore, 'the applicant got no SMS about the correction notice');
   // the SMS gives the deadline as the pages do: the end of that day, 24:00
