@@ -676,8 +676,16 @@ void api_app_form_pdf(struct http_request *req, void *arg)
 		api_reply_err(req, &err);
 		goto out;
 	}
-	char name[64], ascii[40];
-	snprintf(name, sizeof(name), "申报表-%lld", (long long)a.id);
+	/* "2022年…技能等级晋升补助申报表-张三丰": which program and whose, for
+	 * a worker with two applications or a union collecting many */
+	char name[400], ascii[40];
+	const char *who = json_string_value(json_object_get(values, "name"));
+	snprintf(name, sizeof(name), "%s申报表-%s", p->spec->title, who && *who ? who : "");
+	for (char *c = name; *c; c++)
+		if ((unsigned char)*c < 0x20 || strchr("/\\:*?\"<>|", *c))
+			*c = '_';
+	if (!who || !*who)
+		snprintf(name + strlen(name), sizeof(name) - strlen(name), "%lld", (long long)a.id);
 	snprintf(ascii, sizeof(ascii), "form-%lld", (long long)a.id);
 	http_add_header_download(req, name, ascii, "pdf");
 	http_add_header(req, "Cache-Control", "no-store");

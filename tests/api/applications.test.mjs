@@ -229,7 +229,10 @@ test('form.pdf: Content-Disposition has the Chinese filename* and a meaningful A
   expectStatus(res, 200);
   const cd = res.headers.get('content-disposition') ?? '';
   assert.equal(/filename="([^"]*)"/.exec(cd)?.[1], `form-${a.app.id}.pdf`, cd);
-  assert.equal(decodeURIComponent(/filename\*=UTF-8''([^;]*)/.exec(cd)?.[1] ?? ''), `申报表-${a.app.id}.pdf`, cd);
+  // which program and whose: the program's title, 申报表, the applicant's name
+  const title = (await api(srv, 'GET', `/api/v1/programs/${a.app.program}`)).body.title;
+  const mine = (await api(srv, 'GET', `/api/v1/applications/${a.app.id}`, { token: a.token })).body;
+  assert.equal(decodeURIComponent(/filename\*=UTF-8''([^;]*)/.exec(cd)?.[1] ?? ''), `${title}申报表-${mine.fields.name}.pdf`, cd);
 });
 
 test('odd application ids (non-numeric, negative, huge, encoded) → 404 or 401, never a server error', async (t, srv) => {

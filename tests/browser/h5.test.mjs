@@ -269,6 +269,8 @@ test('申报记录: list, detail with history, edit keeps the rank, PDF download
     page.waitForEvent('download', { timeout: 30000 }),
     page.getByRole('button', { name: '下载申报表' }).click(),
   ]);
+  // named by the server: the program, 申报表, the worker's name
+  assert.match(dl.suggestedFilename(), /^.+申报表-[\u4e00-\u9fa5·]+\.pdf$/, dl.suggestedFilename());
   const file = join(OUT, 'form.pdf');
   await dl.saveAs(file);
   assert.equal(readFileSync(file).subarray(0, 5).toString('latin1'), '%PDF-');

@@ -7,13 +7,23 @@ export function inWeChat() {
   return /MicroMessenger/i.test(navigator.userAgent || '');
 }
 
+// The server's name for the file (program title, 申报表, the applicant's name).
+function serverName(res) {
+  const m = /filename\*=UTF-8''([^;]+)/i.exec(res.headers.get('content-disposition') || '');
+  try {
+    return m ? decodeURIComponent(m[1]) : '';
+  } catch {
+    return '';
+  }
+}
+
 export async function downloadPdf(id, name) {
   const res = await api.pdf(id);
   const blob = await res.blob();
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
-  a.download = name || '申报表-' + id + '.pdf';
+  a.download = serverName(res) || name || '申报表-' + id + '.pdf';
   a.rel = 'noopener';
   document.body.appendChild(a);
   a.click();
