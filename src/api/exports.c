@@ -36,6 +36,15 @@ struct rows_ctx {
 	int64_t seq;
 };
 
+/* The applications a union received: all but those withdrawn by the
+ * applicant (a rejected or abandoned one was received and not recommended). */
+static int count_received(void *arg, const struct store_app *a)
+{
+	if (strcmp(a->status, "withdrawn") != 0)
+		(*(int64_t *)arg)++;
+	return 0;
+}
+
 static int collect(void *arg, const struct store_app *a)
 {
 	struct rows_ctx *rc = arg;
@@ -149,7 +158,14 @@ static bool gather(struct api_ctx *ctx, struct http_request *req, const char *co
 	int64_t total;
 	struct ts_error err;
 	int r = store_review_list(ctx->store, &q, collect, rc, &total, &err);
+	/* {received} for the letter's 共收到…申报材料N份, beside {total}, the rows */
+	int64_t received = 0;
+	if (!r) {
+		q.running_only = false;
+		r = store_review_list(ctx->store, &q, count_received, &received, &total, &err);
+	}
 	json_decref(unions);
+	json_object_set_new(rc->vars, "received", json_integer(received));
 	if (r) {
 		api_reply_err(req, &err);
 		goto fail;

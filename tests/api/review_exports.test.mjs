@@ -233,3 +233,26 @@ test('every export is audited', async (t, srv) => {
   const text = JSON.stringify(entries);
   for (const p of [...P.tech, ...P.formula]) assert.ok(!text.includes(p.idn), 'a full ID number in the audit log');
 });
+
+test('letter.pdf counts what it was sent apart from what it recommends: a rejected one was received, a withdrawn one was not', async (t, srv) => {
+  if (!hasPdftotext) {
+    t.diagnostic('pdftotext not installed: the text of the letter was not checked');
+    return;
+  }
+  const letter = async () => {
+    const res = await api(srv, 'GET', `/api/v1/exports/letter.pdf?program=${SKILL}&org=${GD}`, { token: S.km.token });
+    expectStatus(res, 200);
+    return (await pdfText(res.bytes)).replace(/\s+/g, '');
+  };
+  const rej = await api(srv, 'POST', `/api/v1/review/applications/${P.tech[0].app.id}/decision`,
+    { token: S.gd1.token, json: { decision: 'reject', reason: '证书不属于本年度取得' } });
+  expectStatus(rej, 200);
+  let text = await letter();
+  assert.match(text, /申报材料6份/, text.slice(0, 600));
+  assert.match(text, /推荐以下5名/, text.slice(0, 600));
+  const wd = await api(srv, 'POST', `/api/v1/applications/${P.tech[1].app.id}/withdraw`, { token: P.tech[1].token });
+  expectStatus(wd, 200);
+  text = await letter();
+  assert.match(text, /申报材料5份/, text.slice(0, 600));
+  assert.match(text, /推荐以下4名/, text.slice(0, 600));
+});
