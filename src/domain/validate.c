@@ -175,6 +175,13 @@ static const char *check_string_field(const struct field_def *f, const char *v, 
 			add_error(errors, f->key, "%s", idnum_result_message(r));
 			return NULL;
 		}
+		/* a worker: 劳动法 forbids employing anyone under 16 */
+		int by, bm, bd;
+		idnum_birth(norm, &by, &bm, &bd);
+		if (ty - by - (tm < bm || (tm == bm && td < bd)) < 16) {
+			add_error(errors, f->key, "身份证号显示未满16周岁，不是可申报的职工，请核对身份证号");
+			return NULL;
+		}
 		return strcmp(norm, v) == 0 ? v : norm;
 	}
 	case FT_BANK_ACCOUNT:

@@ -72,6 +72,7 @@ test('submit: 201 {id, rank, quota:"queued", status:"submitted", receipt}; ranks
 const INVALID_CASES = [
   ['wrong check digit', (f) => ({ id_number: wrongCheckDigit(f.id_number) }), 'id_number'],
   ['impossible birth date 19900230', () => ({ id_number: makeId('530102', '19900230', 123) }), 'id_number'],
+  ['a child of 10 (under the working age of 16)', () => ({ id_number: makeId('530102', `${new Date().getFullYear() - 10}0101`, 123) }), 'id_number'],
   ['ID number of 17 characters', (f) => ({ id_number: f.id_number.slice(0, 17) }), 'id_number'],
   ['bad email', () => ({ email: 'not-an-email' }), 'email'],
   ['email with two @', () => ({ email: 'a@b@example.com' }), 'email'],

@@ -19,6 +19,7 @@
 
 #include "core/error.h"
 #include "domain/spec.h"
+#include "domain/idnum.h"
 #include "domain/validate.h"
 
 #define TY 2022
@@ -409,6 +410,15 @@ static void test_id_number_field(void **state)
 	struct fx *fx = *state;
 	expect_field_error(fx, "id_number", json_string("530102199001011232")); /* check */
 	expect_field_error(fx, "id_number", json_string("530102202210181238")); /* after today */
+	/* under 16 on the day (TY-TM-TD, 2022-10-17): not a worker; 16 that day is */
+	char young[19], sixteen[19];
+	memcpy(young, "53010220061018000", 17);
+	memcpy(sixteen, "53010220061017000", 17);
+	young[17] = idnum_check_char(young);
+	sixteen[17] = idnum_check_char(sixteen);
+	young[18] = sixteen[18] = '\0';
+	expect_field_error(fx, "id_number", json_string(young));
+	json_decref(expect_field_ok(fx, "id_number", json_string(sixteen)));
 	expect_field_error(fx, "id_number", json_string("53010219900101123"));
 	json_t *v = expect_field_ok(fx, "id_number", json_string(" 11010519491231002x "));
 	assert_string_equal(json_string_value(v), "11010519491231002X");

@@ -26,6 +26,11 @@ export function checkIdNumber(v, today) {
   if (y < 1900 || !realDate(y, m, d)) return '身份证号中的出生日期不正确';
   if (today && s.slice(6, 14) > today.replace(/-/g, '')) return '身份证号中的出生日期不正确';
   if (idCheckDigit(s) !== s[17]) return '身份证号校验位不正确，请核对';
+  // a worker: at least 16 on the day (as the server checks)
+  if (today) {
+    const [ty, tm, td] = today.split('-').map(Number);
+    if (ty - y - (tm < m || (tm === m && td < d) ? 1 : 0) < 16) return '身份证号显示未满16周岁，不是可申报的职工，请核对身份证号';
+  }
   return '';
 }
 
