@@ -38,6 +38,9 @@ int crypt_keys_load(const char *data_dir, struct crypt_keys *keys, struct ts_err
 	__attribute__((warn_unused_result));
 void crypt_keys_wipe(struct crypt_keys *keys);
 
+/* The associated data of an application's sealed personal fields. */
+#define CRYPT_AD_APP_SECRET "application.secret"
+
 /* XChaCha20-Poly1305: appends nonce || ciphertext || tag to out. `ad` binds
  * the ciphertext to its purpose (e.g. "application.secret"). */
 int crypt_seal(const struct crypt_keys *k, const char *ad, const void *plain, size_t n,
