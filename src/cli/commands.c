@@ -344,6 +344,53 @@ static int init_demo(struct store *s, const char *data_dir)
 	return 0;
 }
 
+/* True, with the refusal reported, when there is no master key but the store
+ * already holds data: a new key would leave every sealed field of it
+ * unreadable. The SQLite file is only looked at, not opened (so not
+ * migrated); any non-empty one counts, as a database made by init already
+ * holds what the key protects once anyone logs in. A PostgreSQL store is
+ * opened and asked whether it holds applications, ledger entries, programs
+ * or orgs. */
+static bool keys_lost(const struct cli_common *c)
+{
+	if (crypt_keys_present(c->data_dir))
+		return false;
+	char key[4200];
+	snprintf(key, sizeof(key), "%s/keys/master.key", c->data_dir);
+	const char *url = cli_store_url(c->data_dir, c->store);
+	if (!url || strncmp(url, "sqlite:", 7) == 0) {
+		char db[4200];
+		if (url)
+			snprintf(db, sizeof(db), "%s", url + 7);
+		else
+			store_default_path(c->data_dir, db, sizeof(db));
+		struct stat st;
+		if (stat(db, &st) != 0 || st.st_size == 0)
+			return false;
+		cli_fail("数据库 %s 已存在，但没有密钥文件 %s：密钥缺失，新建密钥会使库中加密的个人信息全部无法读取。"
+			 "请从备份恢复 keys/master.key（权限 0600）；若确要重新开始，请先移走该数据库。未做任何修改",
+			 db, key);
+		return true;
+	}
+	struct store *s = create_store(c);
+	if (!s)
+		return true;
+	bool empty = false;
+	struct ts_error err;
+	int rc = store_is_empty(s, &empty, &err);
+	store_close(s);
+	if (rc) {
+		cli_fail("无法检查数据库中是否已有数据：%s；未做任何修改", err.message);
+		return true;
+	}
+	if (empty)
+		return false;
+	cli_fail("--store 指定的 PostgreSQL 数据库中已有数据，但没有密钥文件 %s：密钥缺失，新建密钥会使库中加密的"
+		 "个人信息全部无法读取。请从备份恢复 keys/master.key（权限 0600）。未做任何修改",
+		 key);
+	return true;
+}
+
 int cli_init(int argc, char **argv)
 {
 	struct opts o;
@@ -351,6 +398,8 @@ int cli_init(int argc, char **argv)
 	int npos, rc = parse(argc, argv, &o, pos, 0, &npos);
 	if (rc)
 		return rc;
+	if (keys_lost(&o.c))
+		return 1;
 	if (mkdir(o.c.data_dir, 0700) != 0 && errno != EEXIST) {
 		char why[160];
 		cli_fail("无法创建数据目录 %s：%s", o.c.data_dir, ts_errno_text(errno, why, sizeof(why)));

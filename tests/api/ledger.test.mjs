@@ -104,3 +104,31 @@ test('ledger verify fails, naming the application, on applications tampered with
   }
   assert.deepEqual(missed, [], `ledger verify did not report ${missed.length} of ${cases.length} tamperings:\n${missed.join('\n')}`);
 });
+
+test('init refuses a data directory whose database holds data but whose keys are missing; nothing is created', async (t, srv) => {
+  const dir = path.join(srv.tmp, 'lost-keys');
+  fs.cpSync(srv.data, dir, { recursive: true });
+  fs.rmSync(path.join(dir, 'keys'), { recursive: true, force: true });
+  const before = fs.readdirSync(dir).sort();
+  const r = await srv.cli(['init', '--data', dir]);
+  assert.equal(r.code, 1, out(r));
+  assert.match(r.stderr, /密钥缺失/, out(r));
+  assert.match(r.stderr, /恢复 keys\/master\.key/, out(r));
+  assert.match(r.stderr, STORE_KIND === 'sqlite' ? /lost-keys\/tisheng\.db/ : /PostgreSQL 数据库中已有数据/, out(r));
+  assert.deepEqual(fs.readdirSync(dir).sort(), before, 'init created files while refusing');
+  assert.ok(!fs.existsSync(path.join(dir, 'keys')), 'init created a keys directory while refusing');
+  if (STORE_KIND === 'postgres') {
+    // a new data directory pointed at the same database with --store
+    const fresh = path.join(srv.tmp, 'fresh-dir');
+    const p = await srv.cli(['init', '--data', fresh, '--store', srv.store]);
+    assert.equal(p.code, 1, out(p));
+    assert.match(p.stderr, /密钥缺失/, out(p));
+    assert.ok(!fs.existsSync(fresh), 'init created the data directory while refusing');
+  }
+  // the original directory, with its key, is still refused as before and still verifies
+  const again = await srv.cli(['init', '--data', srv.data]);
+  assert.equal(again.code, 1, out(again));
+  assert.match(again.stderr, /密钥文件已存在/, out(again));
+  const v = await srv.cli(['ledger', 'verify', '--data', srv.data]);
+  assert.equal(v.code, 0, out(v));
+});
