@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SECRET_AD "application.secret"
+#define SECRET_AD CRYPT_AD_APP_SECRET
 
 /* ---- outcome counters for /metrics ---- */
 

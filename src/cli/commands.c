@@ -349,6 +349,53 @@ static int init_demo(struct store *s, const char *data_dir)
 	return 0;
 }
 
+/* True, with the refusal reported, when there is no master key but the store
+ * already holds data: a new key would leave every sealed field of it
+ * unreadable. The SQLite file is only looked at, not opened (so not
+ * migrated); any non-empty one counts, as a database made by init already
+ * holds what the key protects once anyone logs in. A PostgreSQL store is
+ * opened and asked whether it holds applications, ledger entries, programs
+ * or orgs. */
+static bool keys_lost(const struct cli_common *c)
+{
+	if (crypt_keys_present(c->data_dir))
+		return false;
+	char key[4200];
+	snprintf(key, sizeof(key), "%s/keys/master.key", c->data_dir);
+	const char *url = cli_store_url(c->data_dir, c->store);
+	if (!url || strncmp(url, "sqlite:", 7) == 0) {
+		char db[4200];
+		if (url)
+			snprintf(db, sizeof(db), "%s", url + 7);
+		else
+			store_default_path(c->data_dir, db, sizeof(db));
+		struct stat st;
+		if (stat(db, &st) != 0 || st.st_size == 0)
+			return false;
+		cli_fail("数据库 %s 已存在，但没有密钥文件 %s：密钥缺失，新建密钥会使库中加密的个人信息全部无法读取。"
+			 "请从备份恢复 keys/master.key（权限 0600）；若确要重新开始，请先移走该数据库。未做任何修改",
+			 db, key);
+		return true;
+	}
+	struct store *s = create_store(c);
+	if (!s)
+		return true;
+	bool empty = false;
+	struct ts_error err;
+	int rc = store_is_empty(s, &empty, &err);
+	store_close(s);
+	if (rc) {
+		cli_fail("无法检查数据库中是否已有数据：%s；未做任何修改", err.message);
+		return true;
+	}
+	if (empty)
+		return false;
+	cli_fail("--store 指定的 PostgreSQL 数据库中已有数据，但没有密钥文件 %s：密钥缺失，新建密钥会使库中加密的"
+		 "个人信息全部无法读取。请从备份恢复 keys/master.key（权限 0600）。未做任何修改",
+		 key);
+	return true;
+}
+
 int cli_init(int argc, char **argv)
 {
 	struct opts o;
@@ -356,6 +403,8 @@ int cli_init(int argc, char **argv)
 	int npos, rc = parse(argc, argv, &o, pos, 0, &npos);
 	if (rc)
 		return rc;
+	if (keys_lost(&o.c))
+		return 1;
 	if (mkdir(o.c.data_dir, 0700) != 0 && errno != EEXIST) {
 		char why[160];
 		cli_fail("无法创建数据目录 %s：%s", o.c.data_dir, ts_errno_text(errno, why, sizeof(why)));
@@ -533,6 +582,100 @@ int cli_staff(int argc, char **argv)
 
 /* ---- ledger ---- */
 
+/* The cross-check of each ledger entry with the application of its place. */
+struct app_check {
+	const struct crypt_keys *keys; /* NULL: the sealed fields are not checked */
+	json_t *id_keys;               /* program → its form's ID number field (null: none) */
+	int64_t breaks, id_edited, unchecked;
+};
+
+#define APP_CHECK_SHOWN 20 /* breaks named one by one; the rest are counted */
+
+static int app_check_step(void *arg, const struct ledger_entry *e, const struct ledger_app *a)
+{
+	struct app_check *ck = arg;
+	const json_t *idk = json_object_get(ck->id_keys, e->program);
+	const struct crypt_keys *keys = idk ? ck->keys : NULL;
+	if (a && ck->keys && !idk)
+		ck->unchecked++;
+	struct ledger_app_note note;
+	struct ts_error err;
+	if (ledger_check_app(e, a, keys, json_string_value(idk), &note, &err)) {
+		if (ck->breaks++ < APP_CHECK_SHOWN)
+			cli_fail("账本校验失败：%s", err.message);
+	}
+	if (note.id_changed_by_edit)
+		ck->id_edited++;
+	return 0;
+}
+
+/* For each program, the key of its form's first ID number field (the one
+ * the ledger's applicant is made from; null when the form has none). A
+ * program whose spec does not parse is left out, and its applications'
+ * sealed fields are not checked. */
+static json_t *id_fields(struct store *s, struct ts_error *err)
+{
+	json_t *progs = NULL;
+	if (store_programs_list(s, &progs, err))
+		return NULL;
+	json_t *out = json_object();
+	size_t i;
+	json_t *p;
+	json_array_foreach(progs, i, p)
+	{
+		struct program_spec *spec = NULL;
+		struct ts_error perr;
+		if (spec_parse(json_object_get(p, "spec"), &spec, &perr))
+			continue;
+		const char *key = NULL;
+		for (size_t f = 0; f < spec->nfields && !key; f++)
+			if (spec->fields[f].type == FT_ID_NUMBER)
+				key = spec->fields[f].key;
+		json_object_set_new(out, json_string_value(json_object_get(p, "id")),
+				    key ? json_string(key) : json_null());
+		spec_free(spec);
+	}
+	json_decref(progs);
+	return out;
+}
+
+/* Cross-checks every ledger entry with the application holding its place;
+ * 0 when all agree, 1 (reported) otherwise. Without the data directory's
+ * key only the fields in the clear are compared, with a warning. */
+static int check_apps(struct store *s, const char *data_dir)
+{
+	struct crypt_keys keys;
+	struct ts_error err;
+	struct app_check ck = {.keys = &keys};
+	if (crypt_keys_load(data_dir, &keys, &err)) {
+		if (strcmp(err.code, "no_keys") != 0) {
+			cli_fail("无法读取密钥，不能核对申报的个人信息：%s", err.message);
+			return 1;
+		}
+		fprintf(stderr, "tisheng: 注意：%s；未核对申报的身份证号与账本记录的申请人是否一致\n", err.message);
+		ck.keys = NULL;
+	}
+	int rc = 0;
+	if (!(ck.id_keys = id_fields(s, &err))) {
+		cli_fail("无法读取项目定义：%s", err.message);
+		rc = 1;
+	} else if (store_ledger_apps(s, app_check_step, &ck, &err)) {
+		cli_fail("无法核对申报记录：%s", err.message);
+		rc = 1;
+	} else if (ck.breaks) {
+		if (ck.breaks > APP_CHECK_SHOWN)
+			cli_fail("账本校验失败：另有 %lld 处不符未列出", (long long)(ck.breaks - APP_CHECK_SHOWN));
+		rc = 1;
+	}
+	if (!rc && ck.unchecked)
+		fprintf(stderr, "tisheng: 注意：%lld 条申报的项目定义无法读取，未核对其身份证号\n", (long long)ck.unchecked);
+	if (!rc && ck.id_edited)
+		printf("其中 %lld 条申报由申请人修改过身份证号，账本记录的是提交时的申请人\n", (long long)ck.id_edited);
+	json_decref(ck.id_keys);
+	crypt_keys_wipe(&keys);
+	return rc;
+}
+
 int cli_ledger(int argc, char **argv)
 {
 	struct opts o;
@@ -581,6 +724,8 @@ int cli_ledger(int argc, char **argv)
 				rc = 1;
 			}
 		}
+		if (!rc)
+			rc = check_apps(s, o.c.data_dir);
 	}
 	if (!rc)
 		printf("账本校验通过：%lld 条记录，链头 %s\n", (long long)lv.count, lv.last_hash);

@@ -57,6 +57,13 @@ int crypt_keys_create(const char *data_dir, struct ts_error *err)
 	return 0;
 }
 
+bool crypt_keys_present(const char *data_dir)
+{
+	char path[4200];
+	key_path(data_dir, path, sizeof(path));
+	return access(path, F_OK) == 0;
+}
+
 int crypt_keys_load(const char *data_dir, struct crypt_keys *keys, struct ts_error *err)
 {
 	char path[4200];

@@ -33,10 +33,15 @@ int crypt_init(void) __attribute__((warn_unused_result));
  * 0700). Fails with TS_ECONFLICT if it already exists, so keys are never
  * overwritten. */
 int crypt_keys_create(const char *data_dir, struct ts_error *err) __attribute__((warn_unused_result));
+/* True when the master key file (DIR/keys/master.key or $TISHENG_KEY_FILE) exists. */
+bool crypt_keys_present(const char *data_dir);
 /* Loads the master key (or the file named by $TISHENG_KEY_FILE) and derives the purpose keys. */
 int crypt_keys_load(const char *data_dir, struct crypt_keys *keys, struct ts_error *err)
 	__attribute__((warn_unused_result));
 void crypt_keys_wipe(struct crypt_keys *keys);
+
+/* The associated data of an application's sealed personal fields. */
+#define CRYPT_AD_APP_SECRET "application.secret"
 
 /* XChaCha20-Poly1305: appends nonce || ciphertext || tag to out. `ad` binds
  * the ciphertext to its purpose (e.g. "application.secret"). */

@@ -9,6 +9,8 @@
 #define TS_DOMAIN_LEDGER_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/error.h"
@@ -47,5 +49,35 @@ int ledger_verifier_step(struct ledger_verifier *v, const struct ledger_entry *e
 	__attribute__((warn_unused_result));
 /* The last rank seen for a category (0 if none). */
 int64_t ledger_verifier_rank(const struct ledger_verifier *v, const char *program, const char *category);
+
+/* The application holding a ledger entry's place (same program, category and
+ * rank), as the cross-check reads it. Every pointer is borrowed. */
+struct ledger_app {
+	int64_t id;
+	const char *receipt;
+	int64_t submitted_at;
+	const char *id_bidx;       /* lowercase hex; "" when the form has no ID number */
+	const void *secret;        /* the sealed personal fields (CRYPT_AD_APP_SECRET) */
+	size_t secret_len;
+	bool edited;               /* has an "edit" event: PUT may have changed its ID number */
+};
+
+/* What ledger_check_app found that is not a break. */
+struct ledger_app_note {
+	bool id_changed_by_edit; /* the ID number differs from the entry's, after an edit */
+};
+
+/* Compares application a with ledger entry e of its place: the receipt is
+ * the entry's hash, submitted_at is the entry's at; with keys (NULL: those
+ * checks are skipped) the sealed fields open, the blind ID is the ID number's
+ * (field id_key of the secret; NULL when the form has none) and, unless the
+ * application was edited, the entry's applicant is that ID number's ledger
+ * id. a NULL means no application holds the place. Returns 0 (note says
+ * what was let pass), or TS_EINVAL with err naming the application and what
+ * differs. Columns the ledger does not record (the applicant account, the
+ * blind phone) are not checked. */
+int ledger_check_app(const struct ledger_entry *e, const struct ledger_app *a, const struct crypt_keys *keys,
+		     const char *id_key, struct ledger_app_note *note, struct ts_error *err)
+	__attribute__((warn_unused_result));
 
 #endif

@@ -239,6 +239,11 @@ int store_ledger_verify(struct store *s, struct ledger_verifier *v, struct ts_er
 	return store_ledger_each(s, verify_step, &w, err);
 }
 
+int store_ledger_apps(struct store *s, store_ledger_app_fn fn, void *ctx, struct ts_error *err)
+{
+	return s->ops->ledger_apps(s, fn, ctx, err);
+}
+
 int store_ledger_crosscheck(struct store *s, int64_t *orphans, json_t **taken, struct ts_error *err)
 {
 	return s->ops->ledger_crosscheck(s, orphans, taken, err);

@@ -230,6 +230,13 @@ int store_ledger_each(struct store *s, store_ledger_fn fn, void *ctx, struct ts_
 struct ledger_verifier;
 int store_ledger_verify(struct store *s, struct ledger_verifier *v, struct ts_error *chain_err,
 			struct ts_error *err) __attribute__((warn_unused_result));
+/* Calls fn for each ledger entry in sequence order with the application
+ * holding its place (same program, category, rank; NULL when none), in one
+ * query; stops early when fn returns non-zero and returns that value. */
+struct ledger_app;
+typedef int (*store_ledger_app_fn)(void *ctx, const struct ledger_entry *e, const struct ledger_app *a);
+int store_ledger_apps(struct store *s, store_ledger_app_fn fn, void *ctx, struct ts_error *err)
+	__attribute__((warn_unused_result));
 /* Applications whose (program, category, rank, receipt) has no matching
  * ledger entry, and the counters' totals: for cross-checks. */
 int store_ledger_crosscheck(struct store *s, int64_t *orphans, json_t **taken, struct ts_error *err)

@@ -70,6 +70,7 @@ struct store_ops {
 	 * (upkeep that no answer should wait for). */
 	void (*after_batch)(struct store *s);
 	int (*ledger_each)(struct store *s, store_ledger_fn fn, void *ctx, struct ts_error *err);
+	int (*ledger_apps)(struct store *s, store_ledger_app_fn fn, void *ctx, struct ts_error *err);
 	int (*ledger_crosscheck)(struct store *s, int64_t *orphans, json_t **taken, struct ts_error *err);
 	int (*staff_add)(struct store *s, const char *username, const char *pw_hash, const char *org,
 			 const char *role, int64_t now, struct ts_error *err);

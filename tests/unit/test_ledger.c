@@ -3,6 +3,9 @@
  * A chain of five accepted submissions over two interleaved categories is
  * built with ledger_hash and verified; then each kind of tampering a
  * published ledger could suffer is applied to a copy and must be caught.
+ * Then an application is compared with the entry of its place
+ * (ledger_check_app): gone, its clear or sealed fields changed, or its ID
+ * number corrected by an edit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +15,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -299,6 +303,169 @@ static void test_time_and_sequence_order(void **state)
 	expect_break(&c, 2, "ledger_order");
 }
 
+/* ---- ledger_check_app: an application against the entry of its place ---- */
+
+#define IDN "530102199001011234"
+#define IDN2 "530102198506063218"
+
+struct app_fx {
+	struct crypt_keys k;
+	struct ledger_entry e;
+	struct ledger_app a;
+	char applicant[CRYPT_HEX_BYTES], hash[CRYPT_HEX_BYTES], bidx[CRYPT_HEX_BYTES];
+	struct ts_buf secret;
+};
+
+static void seal_id(struct app_fx *f, const char *idn, char *bidx, struct ts_buf *out)
+{
+	char js[128];
+	int n = snprintf(js, sizeof(js), "{\"id_number\":\"%s\",\"bank_account\":\"6222020200112233445\"}", idn);
+	assert_int_equal(crypt_seal(&f->k, CRYPT_AD_APP_SECRET, js, (size_t)n, out), 0);
+	crypt_blind_index(&f->k, "id", idn, bidx);
+}
+
+/* An honest application and its entry, under fixed keys (no key file). */
+static void app_fx_init(struct app_fx *f)
+{
+	memset(f, 0, sizeof(*f));
+	memset(f->k.enc, 1, sizeof(f->k.enc));
+	memset(f->k.bidx, 2, sizeof(f->k.bidx));
+	memset(f->k.ledger, 4, sizeof(f->k.ledger));
+	ts_buf_init(&f->secret, 0);
+	seal_id(f, IDN, f->bidx, &f->secret);
+	crypt_ledger_id(&f->k, IDN, f->applicant);
+	ledger_hash(LEDGER_GENESIS, PROG, TEC, 3, T0, f->applicant, f->hash);
+	f->e = (struct ledger_entry){.seq = 7, .program = PROG, .category = TEC, .rank = 3, .at_us = T0,
+				     .applicant = f->applicant, .prev = LEDGER_GENESIS, .hash = f->hash};
+	f->a = (struct ledger_app){.id = 42, .receipt = f->hash, .submitted_at = T0, .id_bidx = f->bidx,
+				   .secret = f->secret.ptr, .secret_len = f->secret.len};
+}
+
+static void expect_app_break(struct app_fx *f, const struct ledger_app *a, const struct crypt_keys *k,
+			     const char *code, const char *says)
+{
+	struct ledger_app_note note;
+	struct ts_error err;
+	assert_int_equal(ledger_check_app(&f->e, a, k, "id_number", &note, &err), TS_EINVAL);
+	assert_string_equal(err.code, code);
+	if (says && !strstr(err.message, says))
+		fail_msg("%s: \"%s\" does not say \"%s\"", code, err.message, says);
+}
+
+static void test_app_matches(void **state)
+{
+	(void)state;
+	struct app_fx f;
+	app_fx_init(&f);
+	struct ledger_app_note note;
+	struct ts_error err;
+	assert_int_equal(ledger_check_app(&f.e, &f.a, &f.k, "id_number", &note, &err), 0);
+	assert_false(note.id_changed_by_edit);
+	/* an edit re-seals the same fields under a new nonce: still the same */
+	struct ts_buf again;
+	ts_buf_init(&again, 0);
+	char bidx[CRYPT_HEX_BYTES];
+	seal_id(&f, IDN, bidx, &again);
+	struct ledger_app a = f.a;
+	a.secret = again.ptr;
+	a.secret_len = again.len;
+	a.edited = true;
+	assert_int_equal(ledger_check_app(&f.e, &a, &f.k, "id_number", &note, &err), 0);
+	assert_false(note.id_changed_by_edit);
+	ts_buf_free(&again);
+	ts_buf_free(&f.secret);
+}
+
+static void test_app_gone_or_clear_fields_changed(void **state)
+{
+	(void)state;
+	struct app_fx f;
+	app_fx_init(&f);
+	expect_app_break(&f, NULL, &f.k, "ledger_no_app", "第 7 条");
+	struct ledger_app a = f.a;
+	a.receipt = LEDGER_GENESIS;
+	expect_app_break(&f, &a, &f.k, "ledger_receipt", "#42");
+	a = f.a;
+	a.submitted_at = T0 - 1000000;
+	expect_app_break(&f, &a, &f.k, "ledger_submitted_at", "#42");
+	/* without keys the fields in the clear are still compared */
+	expect_app_break(&f, &a, NULL, "ledger_submitted_at", "#42");
+	ts_buf_free(&f.secret);
+}
+
+static void test_app_sealed_fields_changed(void **state)
+{
+	(void)state;
+	struct app_fx f;
+	app_fx_init(&f);
+	struct ts_buf other;
+	ts_buf_init(&other, 0);
+	char other_bidx[CRYPT_HEX_BYTES];
+	seal_id(&f, IDN2, other_bidx, &other);
+
+	struct ledger_app a = f.a; /* another person's blind ID */
+	a.id_bidx = other_bidx;
+	expect_app_break(&f, &a, &f.k, "ledger_id_bidx", "#42");
+	a = f.a; /* another person's sealed fields */
+	a.secret = other.ptr;
+	a.secret_len = other.len;
+	expect_app_break(&f, &a, &f.k, "ledger_id_bidx", "#42");
+	a.id_bidx = other_bidx; /* both: only the ledger tells */
+	expect_app_break(&f, &a, &f.k, "ledger_applicant", "第 7 条");
+	a = f.a; /* one byte of the ciphertext */
+	char *bad = malloc(f.secret.len);
+	memcpy(bad, f.secret.ptr, f.secret.len);
+	bad[f.secret.len - 1] ^= 1;
+	a.secret = bad;
+	expect_app_break(&f, &a, &f.k, "ledger_secret", "#42");
+	struct ledger_app_note note;
+	struct ts_error err;
+	assert_int_equal(ledger_check_app(&f.e, &a, NULL, "id_number", &note, &err), 0); /* no keys: not looked at */
+	free(bad);
+	ts_buf_free(&other);
+	ts_buf_free(&f.secret);
+}
+
+static void test_app_id_changed_by_edit(void **state)
+{
+	(void)state;
+	struct app_fx f;
+	app_fx_init(&f);
+	struct ts_buf other;
+	ts_buf_init(&other, 0);
+	char other_bidx[CRYPT_HEX_BYTES];
+	seal_id(&f, IDN2, other_bidx, &other);
+	struct ledger_app a = f.a;
+	a.secret = other.ptr;
+	a.secret_len = other.len;
+	a.id_bidx = other_bidx;
+	a.edited = true; /* PUT may correct the ID number: the ledger keeps the submitted one */
+	struct ledger_app_note note;
+	struct ts_error err;
+	assert_int_equal(ledger_check_app(&f.e, &a, &f.k, "id_number", &note, &err), 0);
+	assert_true(note.id_changed_by_edit);
+	ts_buf_free(&other);
+	ts_buf_free(&f.secret);
+}
+
+static void test_app_form_without_id(void **state)
+{
+	(void)state;
+	struct app_fx f;
+	app_fx_init(&f);
+	ledger_hash(LEDGER_GENESIS, PROG, TEC, 3, T0, "", f.hash);
+	f.e.applicant = "";
+	struct ledger_app a = f.a;
+	a.id_bidx = "";
+	struct ledger_app_note note;
+	struct ts_error err;
+	assert_int_equal(ledger_check_app(&f.e, &a, &f.k, NULL, &note, &err), 0);
+	a.id_bidx = f.bidx; /* a blind ID where the form has no ID number */
+	assert_int_equal(ledger_check_app(&f.e, &a, &f.k, NULL, &note, &err), TS_EINVAL);
+	assert_string_equal(err.code, "ledger_id_bidx");
+	ts_buf_free(&f.secret);
+}
+
 int main(void)
 {
 	if (crypt_init() != 0)
@@ -312,6 +479,11 @@ int main(void)
 		cmocka_unit_test(test_swapped_entries),
 		cmocka_unit_test(test_rank_gap),
 		cmocka_unit_test(test_time_and_sequence_order),
+		cmocka_unit_test(test_app_matches),
+		cmocka_unit_test(test_app_gone_or_clear_fields_changed),
+		cmocka_unit_test(test_app_sealed_fields_changed),
+		cmocka_unit_test(test_app_id_changed_by_edit),
+		cmocka_unit_test(test_app_form_without_id),
 	};
 	return cmocka_run_group_tests_name("ledger", tests, NULL, NULL);
 }

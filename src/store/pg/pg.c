@@ -1429,6 +1429,69 @@ out:
 	return rc;
 }
 
+/* As sq_ledger_apps, through a cursor so a large ledger is not held in
+ * memory at once. */
+static int pg_ledger_apps(struct store *s, store_ledger_app_fn fn, void *ctx, struct ts_error *err)
+{
+	WITH_CONN(s, err);
+	if ((rc = begin(c, err)))
+		goto out;
+	rc = simple(c,
+		    "DECLARE ledger_apps_cur NO SCROLL CURSOR FOR"
+		    " SELECT l.seq,l.program,l.category,l.rank,l.at,l.applicant,l.prev,l.hash,"
+		    " a.id,a.receipt,a.submitted_at,encode(a.id_bidx,'hex'),a.secret,"
+		    " EXISTS(SELECT 1 FROM application_events v WHERE v.application=a.id AND v.action='edit')"
+		    " FROM ledger l LEFT JOIN applications a"
+		    " ON a.program=l.program AND a.category=l.category AND a.rank=l.rank ORDER BY l.seq",
+		    err);
+	struct ts_buf secret;
+	ts_buf_init(&secret, 0);
+	while (!rc) {
+		PGresult *r = run(c, err, "FETCH 10000 FROM ledger_apps_cur", "");
+		if (!r) {
+			rc = err->status;
+			break;
+		}
+		int k = PQntuples(r);
+		for (int i = 0; i < k && !rc; i++) {
+			struct ledger_entry e = {
+				.seq = ival(r, i, 0),
+				.program = val(r, i, 1),
+				.category = val(r, i, 2),
+				.rank = ival(r, i, 3),
+				.at_us = ival(r, i, 4),
+				.applicant = val(r, i, 5),
+				.prev = val(r, i, 6),
+				.hash = val(r, i, 7),
+			};
+			ts_buf_reset(&secret);
+			if (bytea(r, i, 12, &secret)) {
+				rc = ts_error_set(err, TS_EINTERNAL, "internal", "无法读取申报 #%lld 的加密信息",
+						  (long long)ival(r, i, 8));
+				break;
+			}
+			struct ledger_app a = {
+				.id = ival(r, i, 8),
+				.receipt = val(r, i, 9),
+				.submitted_at = ival(r, i, 10),
+				.id_bidx = val(r, i, 11),
+				.secret = secret.ptr,
+				.secret_len = secret.len,
+				.edited = strcmp(val(r, i, 13), "t") == 0,
+			};
+			rc = fn(ctx, &e, PQgetisnull(r, i, 8) ? NULL : &a);
+		}
+		PQclear(r);
+		if (k == 0)
+			break;
+	}
+	ts_buf_free(&secret);
+	rollback(c);
+out:
+	release(q, c);
+	return rc;
+}
+
 static int pg_ledger_crosscheck(struct store *s, int64_t *orphans, json_t **taken, struct ts_error *err)
 {
 	WITH_CONN(s, err);
@@ -2225,6 +2288,7 @@ static const struct store_ops pg_ops = {
 	.app_transition = pg_app_transition,
 	.submit_batch = pg_submit_batch,
 	.ledger_each = pg_ledger_each,
+	.ledger_apps = pg_ledger_apps,
 	.ledger_crosscheck = pg_ledger_crosscheck,
 	.staff_add = pg_staff_add,
 	.draft_put = pg_draft_put,

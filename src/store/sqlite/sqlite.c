@@ -1687,6 +1687,62 @@ static int sq_ledger_each(struct store *s, store_ledger_fn fn, void *ctx, struct
 	return rc;
 }
 
+/* The ledger joined with the applications on the place; one scan of the
+ * ledger and one index look-up per entry (UNIQUE(program, category, rank)
+ * and application_events_app). */
+#define LEDGER_APPS_SQL                                                                                  \
+	"SELECT l.seq,l.program,l.category,l.rank,l.at,l.applicant,l.prev,l.hash,"                       \
+	" a.id,a.receipt,a.submitted_at,a.id_bidx,a.secret,"                                            \
+	" EXISTS(SELECT 1 FROM application_events v WHERE v.application=a.id AND v.action='edit')"      \
+	" FROM ledger l LEFT JOIN applications a"                                                       \
+	" ON a.program=l.program AND a.category=l.category AND a.rank=l.rank ORDER BY l.seq"
+
+static int sq_ledger_apps(struct store *s, store_ledger_app_fn fn, void *ctx, struct ts_error *err)
+{
+	struct store_sqlite *q = sq_of(s);
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = sq_acquire(q, &db, err);
+	if (rc)
+		return rc;
+	if ((rc = sq_prep(db, &st, err, LEDGER_APPS_SQL, ""))) {
+		sq_release(q, db);
+		return rc;
+	}
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ledger_entry e = {
+			.seq = sqlite3_column_int64(st, 0),
+			.program = sq_text(st, 1),
+			.category = sq_text(st, 2),
+			.rank = sqlite3_column_int64(st, 3),
+			.at_us = sqlite3_column_int64(st, 4),
+			.applicant = sq_text(st, 5),
+			.prev = sq_text(st, 6),
+			.hash = sq_text(st, 7),
+		};
+		char bidx[CRYPT_HEX_BYTES];
+		crypt_bidx_hex(sqlite3_column_blob(st, 11), (size_t)sqlite3_column_bytes(st, 11), bidx);
+		struct ledger_app a = {
+			.id = sqlite3_column_int64(st, 8),
+			.receipt = sq_text(st, 9),
+			.submitted_at = sqlite3_column_int64(st, 10),
+			.id_bidx = bidx,
+			.secret = sqlite3_column_blob(st, 12),
+			.secret_len = (size_t)sqlite3_column_bytes(st, 12),
+			.edited = sqlite3_column_int(st, 13) != 0,
+		};
+		bool none = sqlite3_column_type(st, 8) == SQLITE_NULL;
+		if ((rc = fn(ctx, &e, none ? NULL : &a)))
+			break;
+	}
+	if (!rc && r != SQLITE_DONE)
+		rc = sq_fail(db, r, err);
+	sq_done(st);
+	sq_release(q, db);
+	return rc;
+}
+
 static int sq_ledger_crosscheck(struct store *s, int64_t *orphans, json_t **taken, struct ts_error *err)
 {
 	struct store_sqlite *q = sq_of(s);
@@ -1947,6 +2003,7 @@ static const struct store_ops sqlite_ops = {
 	.sync_commits = sq_sync_commits,
 	.after_batch = sq_after_batch,
 	.ledger_each = sq_ledger_each,
+	.ledger_apps = sq_ledger_apps,
 	.ledger_crosscheck = sq_ledger_crosscheck,
 	.staff_add = sq_staff_add,
 	.draft_put = sq_draft_put,

@@ -36,8 +36,32 @@ export function cli(args, { input, timeout = 120000, env } = {}) {
   });
 }
 
-/** Asks the OS for a free TCP port on 127.0.0.1. */
-export function freePort() {
+/** Resolves true when `port` can be listened on at 127.0.0.1 now. */
+function portFree(port) {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free TCP port on 127.0.0.1: from $TISHENG_TEST_PORTS ("LOW-HIGH", for a
+ * shared machine where each user keeps to a range) when set, else any the OS gives.
+ */
+export async function freePort() {
+  const range = /^(\d+)-(\d+)$/.exec(process.env.TISHENG_TEST_PORTS || '');
+  if (range) {
+    const lo = Number(range[1]);
+    const n = Number(range[2]) - lo + 1;
+    const start = Math.floor(Math.random() * n);
+    for (let i = 0; i < n; i++) {
+      const port = lo + ((start + i) % n);
+      if (await portFree(port)) return port;
+    }
+    throw new Error(`no free port in TISHENG_TEST_PORTS=${process.env.TISHENG_TEST_PORTS}`);
+  }
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.unref();
