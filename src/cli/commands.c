@@ -194,22 +194,38 @@ static int load_orgs_file(struct store *s, const char *path, int *count)
 	return rc;
 }
 
+/* Applications already stored in category `cat` of program `prog`: the
+ * ranks given there (every rank given is one stored application). */
+static int64_t taken_in(const json_t *taken, const char *prog, const char *cat)
+{
+	char key[128];
+	snprintf(key, sizeof(key), "%s/%s", prog, cat);
+	return json_integer_value(json_object_get(taken, key));
+}
+
+/* Applications already stored in any category of program `prog`. */
+static int64_t taken_in_program(const json_t *taken, const char *prog)
+{
+	size_t n = strlen(prog);
+	int64_t sum = 0;
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)taken, key, v)
+	{
+		if (strncmp(key, prog, n) == 0 && key[n] == '/')
+			sum += json_integer_value(v);
+	}
+	return sum;
+}
+
 /* Refuses (1, reported) a spec whose category has fewer places than are
  * already taken: ranks beyond `places` would exist. */
-static int check_places(struct store *s, const char *path, const struct program_spec *spec)
+static int check_places(const char *path, const struct program_spec *spec, const json_t *taken)
 {
-	json_t *taken = NULL;
-	struct ts_error err;
-	if (store_quota_taken(s, &taken, &err)) {
-		cli_fail("无法读取已占用的名额：%s", err.message);
-		return 1;
-	}
 	int rc = 0;
 	for (size_t i = 0; i < spec->ncats; i++) {
 		const struct category_def *c = &spec->cats[i];
-		char key[128];
-		snprintf(key, sizeof(key), "%s/%s", spec->id, c->code);
-		int64_t n = json_integer_value(json_object_get(taken, key));
+		int64_t n = taken_in(taken, spec->id, c->code);
 		if (c->places < n) {
 			cli_fail("%s：类别 %s（%s）的名额 places=%lld 少于已占用的 %lld 个，不能减少到已占用数以下；"
 				 "未做任何修改",
@@ -217,6 +233,107 @@ static int check_places(struct store *s, const char *path, const struct program_
 			rc = 1;
 		}
 	}
+	return rc;
+}
+
+/* The stored spec of program `id`, parsed into *out; *out is NULL when the
+ * program is new, or when its stored spec no longer parses (the server
+ * does not serve it either, so a corrected file must be able to replace
+ * it). Non-zero, reported, when the store cannot be read. */
+static int stored_spec(struct store *s, const char *id, struct program_spec **out)
+{
+	json_t *list = NULL;
+	struct ts_error err;
+	*out = NULL;
+	if (store_programs_list(s, &list, &err)) {
+		cli_fail("无法读取已保存的项目：%s", err.message);
+		return 1;
+	}
+	size_t i;
+	json_t *p;
+	json_array_foreach(list, i, p)
+	{
+		const char *pid = json_string_value(json_object_get(p, "id"));
+		if (pid && strcmp(pid, id) == 0 && spec_parse(json_object_get(p, "spec"), out, &err))
+			*out = NULL;
+	}
+	json_decref(list);
+	return 0;
+}
+
+/* Refuses (1, reported) an update that changes what the program's stored
+ * applications were filed under. Each application keeps the group, series
+ * and year of its program and the level of its category as they were at
+ * submission, and the duplicate checks (one per phone and per ID number in
+ * a group) and the history rules (one per year, once per level) compare new
+ * submissions with those: a changed value would let the same person apply
+ * again. A category that holds applications cannot go either (a renamed
+ * code is a dropped one): they would point at nothing. */
+static int check_update(const char *path, const struct program_spec *old, const struct program_spec *spec,
+			const json_t *taken)
+{
+	int64_t apps = taken_in_program(taken, old->id);
+	if (apps == 0)
+		return 0;
+	int rc = 0;
+	static const char tail[] = "；未做任何修改";
+	const struct {
+		const char *key, *was, *now, *why;
+	} ids[] = {
+		{"group", old->group, spec->group, "同一手机号、同一身份证号在一个 group 内只能申报一次"},
+		{"series", old->series, spec->series, "每年一次、同一等级一次等历史规则按 series 查找此前的申报"},
+	};
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		if (strcmp(ids[i].was, ids[i].now) == 0)
+			continue;
+		cli_fail("%s：项目 %s 已有 %lld 份申报，不能把 %s 由 %s 改为 %s（%s，已有的申报按原值记录）%s", path,
+			 old->id, (long long)apps, ids[i].key, ids[i].was, ids[i].now, ids[i].why, tail);
+		rc = 1;
+	}
+	if (old->year != spec->year) {
+		cli_fail("%s：项目 %s 已有 %lld 份申报，不能把 year 由 %d 改为 %d（已有的申报按原年度记录，"
+			 "每年一次的规则按年度比较）%s",
+			 path, old->id, (long long)apps, old->year, spec->year, tail);
+		rc = 1;
+	}
+	for (size_t i = 0; i < old->ncats; i++) {
+		const struct category_def *c = &old->cats[i];
+		int64_t n = taken_in(taken, old->id, c->code);
+		if (n == 0)
+			continue;
+		const struct category_def *now = spec_category(spec, c->code);
+		if (!now) {
+			cli_fail("%s：类别 %s（%s）已有 %lld 份申报，不能从项目中删除（改动类别代码 code 也是删除）%s", path,
+				 c->code, c->name, (long long)n, tail);
+			rc = 1;
+		} else if (strcmp(c->level, now->level) != 0) {
+			cli_fail("%s：类别 %s（%s）已有 %lld 份申报，不能把其 level 由 %s 改为 %s（没有 level 时取 name；"
+				 "已有的申报按原等级记录，历史规则按等级比较；只改名称时请写明 \"level\": \"%s\"）%s",
+				 path, c->code, c->name, (long long)n, c->level, now->level, c->level, tail);
+			rc = 1;
+		}
+	}
+	return rc;
+}
+
+/* Refuses (1, reported) a spec that the applications already stored under
+ * its id forbid: check_places and check_update. */
+static int check_stored(struct store *s, const char *path, const struct program_spec *spec)
+{
+	json_t *taken = NULL;
+	struct program_spec *old = NULL;
+	struct ts_error err;
+	if (store_quota_taken(s, &taken, &err)) {
+		cli_fail("无法读取已占用的名额：%s", err.message);
+		return 1;
+	}
+	int rc = stored_spec(s, spec->id, &old);
+	if (rc == 0) {
+		rc = check_places(path, spec, taken);
+		if (old && check_update(path, old, spec, taken))
+			rc = 1;
+	}
+	spec_free(old);
 	json_decref(taken);
 	return rc;
 }
@@ -270,7 +387,7 @@ static int load_program_file(struct store *s, const char *path, const char *open
 		json_decref(root);
 		return 1;
 	}
-	if (check_places(s, path, spec)) {
+	if (check_stored(s, path, spec)) {
 		spec_free(spec);
 		json_decref(root);
 		return 1;
