@@ -3,6 +3,8 @@
 #ifndef TS_CLI_H
 #define TS_CLI_H
 
+#include <stdbool.h>
+
 struct cli_common {
 	const char *data_dir; /* --data, $TISHENG_DATA, ./data */
 	const char *store;    /* --store URL or NULL */
@@ -16,8 +18,19 @@ int cli_serve(int argc, char **argv);
 int cli_ledger(int argc, char **argv);
 int cli_store(int argc, char **argv);
 
+struct option;
+
 /* Reports an error on standard error: "tisheng: MESSAGE". */
 void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reports the option getopt_long (with ':' leading its optstring, opterr 0)
+ * refused with `c`: a value missing (':'), a value given to an option that
+ * takes none, or an unknown option. argv is the one given to getopt_long. */
+void cli_fail_option(int c, const struct option *opts, char **argv);
+/* True, reported, when getopt_long took the next argument as the value of
+ * the option `c` it returned although that argument is one of `opts`
+ * itself ("--data --demo": --data has no value); false when the value was
+ * given with '=' or is not an option. */
+bool cli_value_is_option(int c, const struct option *opts, char **argv);
 /* Where programs/ and data/ of the installation are: $TISHENG_SHARE, the
  * directories above the executable, or the current directory. */
 const char *cli_share_dir(void);

@@ -46,9 +46,11 @@ static int parse(int argc, char **argv, struct opts *o, char **pos, int maxpos, 
 	opterr = 0;
 	for (;;) {
 		int idx = 0;
-		int c = getopt_long(argc, argv, "-", common_opts, &idx);
+		int c = getopt_long(argc, argv, "-:", common_opts, &idx);
 		if (c == -1)
 			break;
+		if (c != 1 && cli_value_is_option(c, common_opts, argv))
+			return 2;
 		switch (c) {
 		case 1:
 			if (*npos == maxpos) {
@@ -69,7 +71,7 @@ static int parse(int argc, char **argv, struct opts *o, char **pos, int maxpos, 
 		case OPT_TO: o->to = optarg; break;
 		case OPT_UPDATE: o->update = true; break;
 		default:
-			cli_fail("无法识别的选项：%s", argv[optind - 1]);
+			cli_fail_option(c, common_opts, argv);
 			return 2;
 		}
 	}

@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,6 +39,42 @@ void cli_fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+/* The long option whose val is `val`, or NULL. */
+static const struct option *option_of(const struct option *opts, int val)
+{
+	for (const struct option *o = opts; o->name; o++)
+		if (o->val == val)
+			return o;
+	return NULL;
+}
+
+void cli_fail_option(int c, const struct option *opts, char **argv)
+{
+	const struct option *o = optopt ? option_of(opts, optopt) : NULL;
+	if (c == ':' && o)
+		cli_fail("选项 --%s 需要一个值（--%s VALUE 或 --%s=VALUE）", o->name, o->name, o->name);
+	else if (o && o->has_arg == no_argument)
+		cli_fail("选项 --%s 不接受值：%s", o->name, argv[optind - 1]);
+	else
+		cli_fail("无法识别的选项：%s", argv[optind - 1]);
+}
+
+bool cli_value_is_option(int c, const struct option *opts, char **argv)
+{
+	const struct option *o = option_of(opts, c);
+	const char *v = optarg;
+	if (!o || !v || optind < 2 || v != argv[optind - 1] || strncmp(v, "--", 2) != 0)
+		return false;
+	size_t n = strcspn(v + 2, "=");
+	for (const struct option *x = opts; x->name; x++) {
+		if (strlen(x->name) == n && strncmp(x->name, v + 2, n) == 0) {
+			cli_fail("选项 --%s 需要一个值（其后的 %s 是另一个选项）", o->name, v);
+			return true;
+		}
+	}
+	return false;
 }
 
 const char *cli_default_data(void)
