@@ -4,6 +4,7 @@
 #define TS_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct cli_common {
 	const char *data_dir; /* --data, $TISHENG_DATA, ./data */
@@ -31,6 +32,17 @@ void cli_fail_option(int c, const struct option *opts, char **argv);
  * itself ("--data --demo": --data has no value); false when the value was
  * given with '=' or is not an option. */
 bool cli_value_is_option(int c, const struct option *opts, char **argv);
+struct ts_error;
+/* Reports that the store of `url` (as cli_store_url gives it; NULL: the
+ * data directory's SQLite file) could not be opened with `err`. For SQLite
+ * it names the file and, where the file system shows one, the reason (the
+ * directory does not exist, is not writable, the path is a directory…)
+ * instead of the server's "try again later". */
+void cli_fail_store_open(const char *url, const char *data_dir, const struct ts_error *err);
+/* Why SQLite cannot open, or create, the database file `path` (the
+ * directory is missing or not writable, the path is a directory…), written
+ * to out; false when the file system shows no reason. */
+bool cli_sqlite_problem(const char *path, char *out, size_t n);
 /* Where programs/ and data/ of the installation are: $TISHENG_SHARE, the
  * directories above the executable, or the current directory. */
 const char *cli_share_dir(void);

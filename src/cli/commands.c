@@ -83,11 +83,32 @@ static struct store *create_store(const struct cli_common *c)
 {
 	struct store *s = NULL;
 	struct ts_error err;
-	if (store_open(cli_store_url(c->data_dir, c->store), c->data_dir, &s, &err)) {
-		cli_fail("无法打开数据库：%s", err.message);
+	const char *url = cli_store_url(c->data_dir, c->store);
+	if (store_open(url, c->data_dir, &s, &err)) {
+		cli_fail_store_open(url, c->data_dir, &err);
 		return NULL;
 	}
 	return s;
+}
+
+/* False, with the reason reported, when `url` names an SQLite file that does
+ * not exist: opening it would make an empty, uninitialised database, and a
+ * mistyped --store would then answer (ledger verify: 账本校验通过, 0 条记录)
+ * as if it were the real one. Other backends and reasons are store_open's. */
+static bool sqlite_file_ready(const char *url)
+{
+	if (strncmp(url, "sqlite:", 7) != 0)
+		return true;
+	const char *path = url + 7;
+	struct stat st;
+	if (stat(path, &st) == 0 || errno != ENOENT)
+		return true;
+	char why[4400];
+	if (cli_sqlite_problem(path, why, sizeof(why)))
+		cli_fail("无法打开数据库 %s：%s", path, why);
+	else
+		cli_fail("数据库文件 %s 不存在；请检查 --store，或先运行 tisheng init --data DIR --store %s 创建", path, url);
+	return false;
 }
 
 /* False, with the reason reported, when the store is the default SQLite file
@@ -95,8 +116,9 @@ static struct store *create_store(const struct cli_common *c)
  * would only fail (no directory) or make an empty, uninitialised database. */
 static bool data_dir_ready(const struct cli_common *c)
 {
-	if (cli_store_url(c->data_dir, c->store))
-		return true;
+	const char *url = cli_store_url(c->data_dir, c->store);
+	if (url)
+		return sqlite_file_ready(url);
 	struct stat st;
 	if (stat(c->data_dir, &st) != 0) {
 		char why[160];
@@ -475,18 +497,22 @@ int cli_init(int argc, char **argv)
 		cli_fail("无法创建数据目录 %s：%s", o.c.data_dir, ts_errno_text(errno, why, sizeof(why)));
 		return 1;
 	}
+	/* the store before the keys and store.url: when it cannot be opened,
+	 * nothing is left behind that would stop init from being run again */
+	struct store *s = create_store(&o.c);
+	if (!s)
+		return 1;
 	struct ts_error err;
 	if (crypt_keys_create(o.c.data_dir, &err)) {
 		cli_fail("%s", err.message);
+		store_close(s);
 		return 1;
 	}
 	if (o.c.store && cli_store_url_save(o.c.data_dir, o.c.store)) {
 		cli_fail("无法写入 %s/store.url", o.c.data_dir);
+		store_close(s);
 		return 1;
 	}
-	struct store *s = create_store(&o.c);
-	if (!s)
-		return 1;
 	printf("数据目录已创建：%s（数据库结构版本 %d，密钥 %s/keys/master.key，权限 0600）\n", o.c.data_dir,
 	       store_schema_version(s), o.c.data_dir);
 	rc = o.demo ? init_demo(s, o.c.data_dir) : 0;
@@ -745,7 +771,8 @@ int cli_store(int argc, char **argv)
 		return 2;
 	}
 	struct cli_common from = {o.c.data_dir, o.from}, to = {o.c.data_dir, o.to};
-	struct store *src = open_store(&from), *dst = src ? open_store(&to) : NULL;
+	/* the target may be a new SQLite file: created, not required */
+	struct store *src = open_store(&from), *dst = src ? create_store(&to) : NULL;
 	if (!src || !dst) {
 		store_close(src);
 		return 1;

@@ -145,8 +145,9 @@ int cli_serve(int argc, char **argv)
 		cli_fail("%s", err.message);
 		return 1;
 	}
-	if (store_open(cli_store_url(data, store_url), data, &store, &err)) {
-		cli_fail("无法打开数据库：%s", err.message);
+	const char *url = cli_store_url(data, store_url);
+	if (store_open(url, data, &store, &err)) {
+		cli_fail_store_open(url, data, &err);
 		goto out;
 	}
 	/* On PostgreSQL a request thread mostly waits for the network (the

@@ -64,3 +64,44 @@ test('unknown options and values given to options that take none are still told 
   assert.equal(w.code, 2);
   assert.match(w.stderr, /选项 --test-clock 不接受值/, w.stderr);
 });
+
+test('a --store sqlite:PATH that cannot be opened is named with the reason, not as a store "temporarily unavailable"', async () => {
+  const data = path.join(tmp, 'store-data');
+  const missingDir = path.join(tmp, 'no-such-dir', 'x.db');
+  const r = await cli(['init', '--data', data, '--store', `sqlite:${missingDir}`]);
+  assert.equal(r.code, 1, `init with a store in a missing directory exited ${r.code}\n${r.stderr}`);
+  assert.match(r.stderr, new RegExp(`无法打开数据库 ${missingDir}：目录 ${path.dirname(missingDir)} 不存在`), r.stderr);
+  assert.doesNotMatch(r.stderr, /暂不可用|稍后重试/, r.stderr);
+  // nothing is left behind that would stop init from being run again
+  assert.deepEqual(fs.existsSync(data) ? fs.readdirSync(data) : [], [], 'a failed init left files in the data directory');
+  const again = await cli(['init', '--data', data]);
+  assert.equal(again.code, 0, `init after a failed init exited ${again.code}\n${again.stderr}`);
+
+  for (const [store, why] of [
+    [`sqlite:${missingDir}`, `目录 ${path.dirname(missingDir)} 不存在`],
+    [`sqlite:${tmp}`, `${tmp} 是目录`],
+    [`sqlite:${path.join(data, 'keys', 'master.key', 'x.db')}`, '不是目录'],
+  ]) {
+    for (const args of [['ledger', 'verify'], ['serve', '--listen', '127.0.0.1:19431']]) {
+      const v = await cli([...args, '--data', data, '--store', store], { timeout: 20000 });
+      assert.equal(v.code, 1, `${args[0]} --store ${store} exited ${v.code}\n${v.stderr}`);
+      assert.ok(v.stderr.includes(`无法打开数据库 ${store.slice(7)}：`) && v.stderr.includes(why), `${args[0]} --store ${store}: ${v.stderr}`);
+      assert.doesNotMatch(v.stderr, /暂不可用|稍后重试/, v.stderr);
+    }
+  }
+});
+
+test('a command other than init does not make an empty database of a --store sqlite:PATH that does not exist', async () => {
+  const data = path.join(tmp, 'typo-data');
+  assert.equal((await cli(['init', '--data', data])).code, 0);
+  const typo = path.join(tmp, 'tisheng-typo.db');
+  const v = await cli(['ledger', 'verify', '--data', data, '--store', `sqlite:${typo}`]);
+  assert.equal(v.code, 1, `ledger verify of a missing database exited ${v.code}\n${v.stdout}\n${v.stderr}`);
+  assert.match(v.stderr, /数据库文件 .*tisheng-typo\.db 不存在/, v.stderr);
+  assert.ok(!fs.existsSync(typo), 'ledger verify created the database it was asked to verify');
+  // store copy still creates its target
+  const target = path.join(tmp, 'copy.db');
+  const c = await cli(['store', 'copy', '--data', data, '--from', `sqlite:${path.join(data, 'tisheng.db')}`, '--to', `sqlite:${target}`]);
+  assert.equal(c.code, 0, `store copy to a new SQLite file exited ${c.code}\n${c.stderr}`);
+  assert.equal((await cli(['ledger', 'verify', '--data', data, '--store', `sqlite:${target}`])).code, 0);
+});
