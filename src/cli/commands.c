@@ -602,6 +602,26 @@ static int staff_exists(struct store *s, const char *username, bool *out, char *
 	return 0;
 }
 
+#define USERNAME_MIN 2
+#define USERNAME_MAX 64 /* store_staff.username holds 71 */
+
+/* Whether `u` may name a new staff account: USERNAME_MIN–USERNAME_MAX ASCII
+ * letters, digits, '.', '_' or '-', the first a letter or a digit (so it
+ * never reads as an option, and is typed the same on any keyboard). */
+static bool username_ok(const char *u)
+{
+	size_t n = strlen(u);
+	if (n < USERNAME_MIN || n > USERNAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)u[i];
+		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+		if (!alnum && (i == 0 || (ch != '.' && ch != '_' && ch != '-')))
+			return false;
+	}
+	return true;
+}
+
 int cli_staff(int argc, char **argv)
 {
 	struct opts o;
@@ -622,10 +642,12 @@ int cli_staff(int argc, char **argv)
 		cli_fail("角色应为 reviewer、admin、finance 或 auditor：%s", o.role);
 		return 2;
 	}
-	if (strlen(o.username) < 2 || strlen(o.username) > 64) {
-		cli_fail("用户名长度应为 2–64");
+	if (strlen(o.username) < USERNAME_MIN || strlen(o.username) > USERNAME_MAX) {
+		cli_fail("用户名长度应为 %d–%d 个字符", USERNAME_MIN, USERNAME_MAX);
 		return 2;
 	}
+	/* an account named otherwise before the rule can still be updated */
+	bool name_ok = username_ok(o.username);
 	char pw[512];
 	if (!fgets(pw, sizeof(pw), stdin)) {
 		cli_fail("请从标准输入提供密码");
@@ -652,6 +674,10 @@ int cli_staff(int argc, char **argv)
 	} else if (staff_exists(s, o.username, &exists, old_org, sizeof(old_org), old_role, sizeof(old_role), &err)) {
 		cli_fail("无法读取账号：%s", err.message);
 		rc = 1;
+	} else if (!name_ok && !exists) {
+		cli_fail("用户名 %s 不可用：应为 %d–%d 个字母、数字、点（.）、下划线（_）或连字符（-），并以字母或数字开头",
+			 o.username, USERNAME_MIN, USERNAME_MAX);
+		rc = 2;
 	} else if (crypt_password_hash(pw, hash, sizeof(hash))) {
 		cli_fail("密码哈希失败");
 		rc = 1;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { test, after } from 'node:test';
 
 import { cli, REPO } from './lib/server.mjs';
@@ -104,4 +105,43 @@ test('a command other than init does not make an empty database of a --store sql
   const c = await cli(['store', 'copy', '--data', data, '--from', `sqlite:${path.join(data, 'tisheng.db')}`, '--to', `sqlite:${target}`]);
   assert.equal(c.code, 0, `store copy to a new SQLite file exited ${c.code}\n${c.stderr}`);
   assert.equal((await cli(['ledger', 'verify', '--data', data, '--store', `sqlite:${target}`])).code, 0);
+});
+
+test('staff add takes usernames of letters, digits, . _ - only (the demo and test names among them), with a Chinese message', async () => {
+  const data = path.join(tmp, 'staff-data');
+  assert.equal((await cli(['init', '--data', data, '--demo'])).code, 0);
+  const add = (username, extra = []) =>
+    cli(['staff', 'add', '--data', data, '--org', 'yn', '--role', 'reviewer', '--username', username, ...extra], { input: 'Passw0rd!x\n' });
+  for (const bad of ['bad user!', 'a b', '张三', 'x;rm', '-admin', '.hidden', 'tab\tname', 'semi:colon', 'at@host', 'a/b']) {
+    const r = await add(bad);
+    assert.equal(r.code, 2, `staff add --username ${JSON.stringify(bad)} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, /用户名 .* 不可用：应为 2–64 个字母、数字、点（.）、下划线（_）或连字符（-）/, r.stderr);
+    assert.equal(r.stdout, '', r.stdout);
+  }
+  for (const bad of ['a', 'x'.repeat(65)]) {
+    const r = await add(bad);
+    assert.equal(r.code, 2, `staff add --username of ${bad.length} characters exited ${r.code}`);
+    assert.match(r.stderr, /用户名长度应为 2–64/, r.stderr);
+  }
+  // none of the refused names was stored: adding a good one still says 已添加
+  for (const good of ['wh1-reviewer', 'bt-base', 'base1', 'li.wei_01', 'Admin2', 'x'.repeat(64)]) {
+    const r = await add(good);
+    assert.equal(r.code, 0, `staff add --username ${good} exited ${r.code}\n${r.stderr}`);
+    assert.match(r.stdout, /已添加/, r.stdout);
+  }
+  // the demo accounts follow the rule: re-adding one is an update
+  const demo = await add('km-reviewer', ['--update']);
+  assert.equal(demo.code, 0, demo.stderr);
+  assert.match(demo.stdout, /已更新/, demo.stdout);
+
+  // an account named before the rule (written straight into the database)
+  // can still have its password reset
+  const sqlite = ['/usr/bin/sqlite3', '/usr/local/bin/sqlite3'].find((p) => fs.existsSync(p));
+  if (sqlite) {
+    execFileSync(sqlite, [path.join(data, 'tisheng.db'),
+      "INSERT INTO staff(username,pw_hash,org,role,created_at) SELECT 'old user', pw_hash, org, role, created_at FROM staff WHERE username='admin'"]);
+    const old = await add('old user', ['--update']);
+    assert.equal(old.code, 0, `updating an account named before the rule exited ${old.code}\n${old.stderr}`);
+    assert.match(old.stdout, /已更新/, old.stdout);
+  }
 });
