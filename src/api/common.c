@@ -82,6 +82,30 @@ void api_reply_invalid(struct http_request *req, const char *message, json_t *fi
 	api_reply_json(req, 422, json_pack("{s:o}", "error", e));
 }
 
+const char *api_shown_value(const char *v, char *out, size_t n)
+{
+	static const char cut[] = "…", unshown[] = "（无法显示）";
+	if (n == 0)
+		return out;
+	size_t len = v ? strlen(v) : 0, max = 40;
+	if (max + sizeof(cut) > n)
+		max = n > sizeof(cut) ? n - sizeof(cut) : 0;
+	size_t keep = len;
+	if (keep > max) {
+		keep = max;
+		while (keep > 0 && ((unsigned char)v[keep] & 0xC0) == 0x80)
+			keep--; /* not inside a character */
+	}
+	json_t *probe = json_stringn(v ? v : "", keep);
+	if (!probe) {
+		snprintf(out, n, "%s", unshown);
+		return out;
+	}
+	json_decref(probe);
+	snprintf(out, n, "%.*s%s", (int)keep, v ? v : "", keep < len ? cut : "");
+	return out;
+}
+
 json_t *api_body_object(struct http_request *req)
 {
 	size_t n;

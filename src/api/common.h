@@ -18,6 +18,11 @@ void api_reply_err(struct http_request *req, const struct ts_error *err);
 /* Replies 422 {"error":{"code":"invalid","message","fields":[…]}} (fields stolen). */
 void api_reply_invalid(struct http_request *req, const char *message, json_t *fields);
 unsigned api_http_status(int ts_status);
+/* A value from the request (a query parameter) fit for an error message,
+ * written to out and returned: the value itself, cut at a character after
+ * about 40 bytes with "…"; "（无法显示）" when it is not UTF-8, since a
+ * message must be. out is always NUL-terminated; n should be at least 64. */
+const char *api_shown_value(const char *v, char *out, size_t n);
 
 /* Parses the body as a JSON object; on failure replies 422 / 413 and returns NULL. */
 json_t *api_body_object(struct http_request *req);

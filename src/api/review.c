@@ -198,13 +198,23 @@ static bool parse_int_param(struct http_request *req, const char *name, int64_t 
 	char *end = NULL;
 	long long n = strtoll(v, &end, 10);
 	if (!end || *end || n < min || n > max) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "参数 %s 应为 %lld–%lld 的整数", name, (long long)min, (long long)max);
+		char msg[256], shown[64];
+		snprintf(msg, sizeof(msg), "参数 %s 应为 %lld–%lld 的整数，收到的是 %s", name, (long long)min, (long long)max,
+			 api_shown_value(v, shown, sizeof(shown)));
 		api_reply_invalid(req, msg, json_pack("[{s:s,s:s}]", "name", name, "message", "取值不正确"));
 		return false;
 	}
 	*out = n;
 	return true;
+}
+
+/* 422 invalid for a query parameter whose value is not one the filter knows. */
+static void reply_unknown_value(struct http_request *req, const char *name, const char *value, const char *why)
+{
+	char msg[256], shown[64];
+	api_shown_value(value, shown, sizeof(shown));
+	snprintf(msg, sizeof(msg), "参数 %s 的取值 %s %s", name, shown, why);
+	api_reply_invalid(req, msg, json_pack("[{s:s,s:s}]", "name", name, "message", why));
 }
 
 /* The program of ?program=, or a 422/404 reply. */
@@ -238,7 +248,12 @@ void api_review_list(struct http_request *req, void *arg)
 		goto out;
 	const char *cat = http_req_query(req, "category");
 	if (cat && *cat && !spec_category(p->spec, cat)) {
-		api_reply_invalid(req, "没有这个申报类别", NULL);
+		reply_unknown_value(req, "category", cat, "不是该项目的申报类别");
+		goto out;
+	}
+	const char *status = http_req_query(req, "status");
+	if (status && *status && !review_status_known(p->spec, status)) {
+		reply_unknown_value(req, "status", status, "不是申报状态（如 submitted、returned、approved）");
 		goto out;
 	}
 	const char *un = http_req_query(req, "union");
@@ -255,7 +270,6 @@ void api_review_list(struct http_request *req, void *arg)
 		unions = NULL; /* the whole tree */
 	else
 		unions = registry_subtree(ctx->reg, root);
-	const char *status = http_req_query(req, "status");
 	const char *act = http_req_query(req, "actionable");
 	struct store_review_query q = {
 		.program = p->spec->id,

@@ -3,6 +3,9 @@
 #ifndef TS_CLI_H
 #define TS_CLI_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 struct cli_common {
 	const char *data_dir; /* --data, $TISHENG_DATA, ./data */
 	const char *store;    /* --store URL or NULL */
@@ -16,8 +19,30 @@ int cli_serve(int argc, char **argv);
 int cli_ledger(int argc, char **argv);
 int cli_store(int argc, char **argv);
 
+struct option;
+
 /* Reports an error on standard error: "tisheng: MESSAGE". */
 void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reports the option getopt_long (with ':' leading its optstring, opterr 0)
+ * refused with `c`: a value missing (':'), a value given to an option that
+ * takes none, or an unknown option. argv is the one given to getopt_long. */
+void cli_fail_option(int c, const struct option *opts, char **argv);
+/* True, reported, when getopt_long took the next argument as the value of
+ * the option `c` it returned although that argument is one of `opts`
+ * itself ("--data --demo": --data has no value); false when the value was
+ * given with '=' or is not an option. */
+bool cli_value_is_option(int c, const struct option *opts, char **argv);
+struct ts_error;
+/* Reports that the store of `url` (as cli_store_url gives it; NULL: the
+ * data directory's SQLite file) could not be opened with `err`. For SQLite
+ * it names the file and, where the file system shows one, the reason (the
+ * directory does not exist, is not writable, the path is a directory…)
+ * instead of the server's "try again later". */
+void cli_fail_store_open(const char *url, const char *data_dir, const struct ts_error *err);
+/* Why SQLite cannot open, or create, the database file `path` (the
+ * directory is missing or not writable, the path is a directory…), written
+ * to out; false when the file system shows no reason. */
+bool cli_sqlite_problem(const char *path, char *out, size_t n);
 /* Where programs/ and data/ of the installation are: $TISHENG_SHARE, the
  * directories above the executable, or the current directory. */
 const char *cli_share_dir(void);

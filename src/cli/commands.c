@@ -46,9 +46,11 @@ static int parse(int argc, char **argv, struct opts *o, char **pos, int maxpos, 
 	opterr = 0;
 	for (;;) {
 		int idx = 0;
-		int c = getopt_long(argc, argv, "-", common_opts, &idx);
+		int c = getopt_long(argc, argv, "-:", common_opts, &idx);
 		if (c == -1)
 			break;
+		if (c != 1 && cli_value_is_option(c, common_opts, argv))
+			return 2;
 		switch (c) {
 		case 1:
 			if (*npos == maxpos) {
@@ -69,7 +71,7 @@ static int parse(int argc, char **argv, struct opts *o, char **pos, int maxpos, 
 		case OPT_TO: o->to = optarg; break;
 		case OPT_UPDATE: o->update = true; break;
 		default:
-			cli_fail("无法识别的选项：%s", argv[optind - 1]);
+			cli_fail_option(c, common_opts, argv);
 			return 2;
 		}
 	}
@@ -81,11 +83,32 @@ static struct store *create_store(const struct cli_common *c)
 {
 	struct store *s = NULL;
 	struct ts_error err;
-	if (store_open(cli_store_url(c->data_dir, c->store), c->data_dir, &s, &err)) {
-		cli_fail("无法打开数据库：%s", err.message);
+	const char *url = cli_store_url(c->data_dir, c->store);
+	if (store_open(url, c->data_dir, &s, &err)) {
+		cli_fail_store_open(url, c->data_dir, &err);
 		return NULL;
 	}
 	return s;
+}
+
+/* False, with the reason reported, when `url` names an SQLite file that does
+ * not exist: opening it would make an empty, uninitialised database, and a
+ * mistyped --store would then answer (ledger verify: 账本校验通过, 0 条记录)
+ * as if it were the real one. Other backends and reasons are store_open's. */
+static bool sqlite_file_ready(const char *url)
+{
+	if (strncmp(url, "sqlite:", 7) != 0)
+		return true;
+	const char *path = url + 7;
+	struct stat st;
+	if (stat(path, &st) == 0 || errno != ENOENT)
+		return true;
+	char why[4400];
+	if (cli_sqlite_problem(path, why, sizeof(why)))
+		cli_fail("无法打开数据库 %s：%s", path, why);
+	else
+		cli_fail("数据库文件 %s 不存在；请检查 --store，或先运行 tisheng init --data DIR --store %s 创建", path, url);
+	return false;
 }
 
 /* False, with the reason reported, when the store is the default SQLite file
@@ -93,8 +116,9 @@ static struct store *create_store(const struct cli_common *c)
  * would only fail (no directory) or make an empty, uninitialised database. */
 static bool data_dir_ready(const struct cli_common *c)
 {
-	if (cli_store_url(c->data_dir, c->store))
-		return true;
+	const char *url = cli_store_url(c->data_dir, c->store);
+	if (url)
+		return sqlite_file_ready(url);
 	struct stat st;
 	if (stat(c->data_dir, &st) != 0) {
 		char why[160];
@@ -194,22 +218,38 @@ static int load_orgs_file(struct store *s, const char *path, int *count)
 	return rc;
 }
 
+/* Applications already stored in category `cat` of program `prog`: the
+ * ranks given there (every rank given is one stored application). */
+static int64_t taken_in(const json_t *taken, const char *prog, const char *cat)
+{
+	char key[128];
+	snprintf(key, sizeof(key), "%s/%s", prog, cat);
+	return json_integer_value(json_object_get(taken, key));
+}
+
+/* Applications already stored in any category of program `prog`. */
+static int64_t taken_in_program(const json_t *taken, const char *prog)
+{
+	size_t n = strlen(prog);
+	int64_t sum = 0;
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)taken, key, v)
+	{
+		if (strncmp(key, prog, n) == 0 && key[n] == '/')
+			sum += json_integer_value(v);
+	}
+	return sum;
+}
+
 /* Refuses (1, reported) a spec whose category has fewer places than are
  * already taken: ranks beyond `places` would exist. */
-static int check_places(struct store *s, const char *path, const struct program_spec *spec)
+static int check_places(const char *path, const struct program_spec *spec, const json_t *taken)
 {
-	json_t *taken = NULL;
-	struct ts_error err;
-	if (store_quota_taken(s, &taken, &err)) {
-		cli_fail("无法读取已占用的名额：%s", err.message);
-		return 1;
-	}
 	int rc = 0;
 	for (size_t i = 0; i < spec->ncats; i++) {
 		const struct category_def *c = &spec->cats[i];
-		char key[128];
-		snprintf(key, sizeof(key), "%s/%s", spec->id, c->code);
-		int64_t n = json_integer_value(json_object_get(taken, key));
+		int64_t n = taken_in(taken, spec->id, c->code);
 		if (c->places < n) {
 			cli_fail("%s：类别 %s（%s）的名额 places=%lld 少于已占用的 %lld 个，不能减少到已占用数以下；"
 				 "未做任何修改",
@@ -217,6 +257,107 @@ static int check_places(struct store *s, const char *path, const struct program_
 			rc = 1;
 		}
 	}
+	return rc;
+}
+
+/* The stored spec of program `id`, parsed into *out; *out is NULL when the
+ * program is new, or when its stored spec no longer parses (the server
+ * does not serve it either, so a corrected file must be able to replace
+ * it). Non-zero, reported, when the store cannot be read. */
+static int stored_spec(struct store *s, const char *id, struct program_spec **out)
+{
+	json_t *list = NULL;
+	struct ts_error err;
+	*out = NULL;
+	if (store_programs_list(s, &list, &err)) {
+		cli_fail("无法读取已保存的项目：%s", err.message);
+		return 1;
+	}
+	size_t i;
+	json_t *p;
+	json_array_foreach(list, i, p)
+	{
+		const char *pid = json_string_value(json_object_get(p, "id"));
+		if (pid && strcmp(pid, id) == 0 && spec_parse(json_object_get(p, "spec"), out, &err))
+			*out = NULL;
+	}
+	json_decref(list);
+	return 0;
+}
+
+/* Refuses (1, reported) an update that changes what the program's stored
+ * applications were filed under. Each application keeps the group, series
+ * and year of its program and the level of its category as they were at
+ * submission, and the duplicate checks (one per phone and per ID number in
+ * a group) and the history rules (one per year, once per level) compare new
+ * submissions with those: a changed value would let the same person apply
+ * again. A category that holds applications cannot go either (a renamed
+ * code is a dropped one): they would point at nothing. */
+static int check_update(const char *path, const struct program_spec *old, const struct program_spec *spec,
+			const json_t *taken)
+{
+	int64_t apps = taken_in_program(taken, old->id);
+	if (apps == 0)
+		return 0;
+	int rc = 0;
+	static const char tail[] = "；未做任何修改";
+	const struct {
+		const char *key, *was, *now, *why;
+	} ids[] = {
+		{"group", old->group, spec->group, "同一手机号、同一身份证号在一个 group 内只能申报一次"},
+		{"series", old->series, spec->series, "每年一次、同一等级一次等历史规则按 series 查找此前的申报"},
+	};
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		if (strcmp(ids[i].was, ids[i].now) == 0)
+			continue;
+		cli_fail("%s：项目 %s 已有 %lld 份申报，不能把 %s 由 %s 改为 %s（%s，已有的申报按原值记录）%s", path,
+			 old->id, (long long)apps, ids[i].key, ids[i].was, ids[i].now, ids[i].why, tail);
+		rc = 1;
+	}
+	if (old->year != spec->year) {
+		cli_fail("%s：项目 %s 已有 %lld 份申报，不能把 year 由 %d 改为 %d（已有的申报按原年度记录，"
+			 "每年一次的规则按年度比较）%s",
+			 path, old->id, (long long)apps, old->year, spec->year, tail);
+		rc = 1;
+	}
+	for (size_t i = 0; i < old->ncats; i++) {
+		const struct category_def *c = &old->cats[i];
+		int64_t n = taken_in(taken, old->id, c->code);
+		if (n == 0)
+			continue;
+		const struct category_def *now = spec_category(spec, c->code);
+		if (!now) {
+			cli_fail("%s：类别 %s（%s）已有 %lld 份申报，不能从项目中删除（改动类别代码 code 也是删除）%s", path,
+				 c->code, c->name, (long long)n, tail);
+			rc = 1;
+		} else if (strcmp(c->level, now->level) != 0) {
+			cli_fail("%s：类别 %s（%s）已有 %lld 份申报，不能把其 level 由 %s 改为 %s（没有 level 时取 name；"
+				 "已有的申报按原等级记录，历史规则按等级比较；只改名称时请写明 \"level\": \"%s\"）%s",
+				 path, c->code, c->name, (long long)n, c->level, now->level, c->level, tail);
+			rc = 1;
+		}
+	}
+	return rc;
+}
+
+/* Refuses (1, reported) a spec that the applications already stored under
+ * its id forbid: check_places and check_update. */
+static int check_stored(struct store *s, const char *path, const struct program_spec *spec)
+{
+	json_t *taken = NULL;
+	struct program_spec *old = NULL;
+	struct ts_error err;
+	if (store_quota_taken(s, &taken, &err)) {
+		cli_fail("无法读取已占用的名额：%s", err.message);
+		return 1;
+	}
+	int rc = stored_spec(s, spec->id, &old);
+	if (rc == 0) {
+		rc = check_places(path, spec, taken);
+		if (old && check_update(path, old, spec, taken))
+			rc = 1;
+	}
+	spec_free(old);
 	json_decref(taken);
 	return rc;
 }
@@ -271,7 +412,7 @@ static int load_program_file(struct store *s, const char *path, const char *open
 		json_decref(root);
 		return 1;
 	}
-	if (check_places(s, path, spec)) {
+	if (check_stored(s, path, spec)) {
 		spec_free(spec);
 		json_decref(root);
 		return 1;
@@ -410,18 +551,22 @@ int cli_init(int argc, char **argv)
 		cli_fail("无法创建数据目录 %s：%s", o.c.data_dir, ts_errno_text(errno, why, sizeof(why)));
 		return 1;
 	}
+	/* the store before the keys and store.url: when it cannot be opened,
+	 * nothing is left behind that would stop init from being run again */
+	struct store *s = create_store(&o.c);
+	if (!s)
+		return 1;
 	struct ts_error err;
 	if (crypt_keys_create(o.c.data_dir, &err)) {
 		cli_fail("%s", err.message);
+		store_close(s);
 		return 1;
 	}
 	if (o.c.store && cli_store_url_save(o.c.data_dir, o.c.store)) {
 		cli_fail("无法写入 %s/store.url", o.c.data_dir);
+		store_close(s);
 		return 1;
 	}
-	struct store *s = create_store(&o.c);
-	if (!s)
-		return 1;
 	printf("数据目录已创建：%s（数据库结构版本 %d，密钥 %s/keys/master.key，权限 0600）\n", o.c.data_dir,
 	       store_schema_version(s), o.c.data_dir);
 	rc = o.demo ? init_demo(s, o.c.data_dir) : 0;
@@ -511,6 +656,26 @@ static int staff_exists(struct store *s, const char *username, bool *out, char *
 	return 0;
 }
 
+#define USERNAME_MIN 2
+#define USERNAME_MAX 64 /* store_staff.username holds 71 */
+
+/* Whether `u` may name a new staff account: USERNAME_MIN–USERNAME_MAX ASCII
+ * letters, digits, '.', '_' or '-', the first a letter or a digit (so it
+ * never reads as an option, and is typed the same on any keyboard). */
+static bool username_ok(const char *u)
+{
+	size_t n = strlen(u);
+	if (n < USERNAME_MIN || n > USERNAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)u[i];
+		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+		if (!alnum && (i == 0 || (ch != '.' && ch != '_' && ch != '-')))
+			return false;
+	}
+	return true;
+}
+
 int cli_staff(int argc, char **argv)
 {
 	struct opts o;
@@ -531,10 +696,12 @@ int cli_staff(int argc, char **argv)
 		cli_fail("角色应为 reviewer、admin、finance 或 auditor：%s", o.role);
 		return 2;
 	}
-	if (strlen(o.username) < 2 || strlen(o.username) > 64) {
-		cli_fail("用户名长度应为 2–64");
+	if (strlen(o.username) < USERNAME_MIN || strlen(o.username) > USERNAME_MAX) {
+		cli_fail("用户名长度应为 %d–%d 个字符", USERNAME_MIN, USERNAME_MAX);
 		return 2;
 	}
+	/* an account named otherwise before the rule can still be updated */
+	bool name_ok = username_ok(o.username);
 	char pw[512];
 	if (!fgets(pw, sizeof(pw), stdin)) {
 		cli_fail("请从标准输入提供密码");
@@ -561,6 +728,10 @@ int cli_staff(int argc, char **argv)
 	} else if (staff_exists(s, o.username, &exists, old_org, sizeof(old_org), old_role, sizeof(old_role), &err)) {
 		cli_fail("无法读取账号：%s", err.message);
 		rc = 1;
+	} else if (!name_ok && !exists) {
+		cli_fail("用户名 %s 不可用：应为 %d–%d 个字母、数字、点（.）、下划线（_）或连字符（-），并以字母或数字开头",
+			 o.username, USERNAME_MIN, USERNAME_MAX);
+		rc = 2;
 	} else if (crypt_password_hash(pw, hash, sizeof(hash))) {
 		cli_fail("密码哈希失败");
 		rc = 1;
@@ -776,7 +947,8 @@ int cli_store(int argc, char **argv)
 		return 2;
 	}
 	struct cli_common from = {o.c.data_dir, o.from}, to = {o.c.data_dir, o.to};
-	struct store *src = open_store(&from), *dst = src ? open_store(&to) : NULL;
+	/* the target may be a new SQLite file: created, not required */
+	struct store *src = open_store(&from), *dst = src ? create_store(&to) : NULL;
 	if (!src || !dst) {
 		store_close(src);
 		return 1;

@@ -1,15 +1,20 @@
 /* cli/main.c — `tisheng` entry point: picks the subcommand. */
 #include "cli/cli.h"
 #include "core/time.h"
+#include "core/error.h"
 #include "crypt/crypt.h"
+#include "store/store.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
@@ -38,6 +43,103 @@ void cli_fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+/* The long option whose val is `val`, or NULL. */
+static const struct option *option_of(const struct option *opts, int val)
+{
+	for (const struct option *o = opts; o->name; o++)
+		if (o->val == val)
+			return o;
+	return NULL;
+}
+
+void cli_fail_option(int c, const struct option *opts, char **argv)
+{
+	const struct option *o = optopt ? option_of(opts, optopt) : NULL;
+	if (c == ':' && o)
+		cli_fail("选项 --%s 需要一个值（--%s VALUE 或 --%s=VALUE）", o->name, o->name, o->name);
+	else if (o && o->has_arg == no_argument)
+		cli_fail("选项 --%s 不接受值：%s", o->name, argv[optind - 1]);
+	else
+		cli_fail("无法识别的选项：%s", argv[optind - 1]);
+}
+
+bool cli_value_is_option(int c, const struct option *opts, char **argv)
+{
+	const struct option *o = option_of(opts, c);
+	const char *v = optarg;
+	if (!o || !v || optind < 2 || v != argv[optind - 1] || strncmp(v, "--", 2) != 0)
+		return false;
+	size_t n = strcspn(v + 2, "=");
+	for (const struct option *x = opts; x->name; x++) {
+		if (strlen(x->name) == n && strncmp(x->name, v + 2, n) == 0) {
+			cli_fail("选项 --%s 需要一个值（其后的 %s 是另一个选项）", o->name, v);
+			return true;
+		}
+	}
+	return false;
+}
+
+bool cli_sqlite_problem(const char *path, char *out, size_t n)
+{
+	char dir[PATH_MAX], why[160];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	struct stat st;
+	if (stat(dir, &st) != 0) {
+		if (errno == ENOENT)
+			snprintf(out, n, "目录 %s 不存在", dir);
+		else
+			snprintf(out, n, "无法访问目录 %s：%s", dir, ts_errno_text(errno, why, sizeof(why)));
+		return true;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(out, n, "%s 不是目录", dir);
+		return true;
+	}
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			snprintf(out, n, "%s 是目录，不是数据库文件", path);
+		else if (access(path, R_OK | W_OK) != 0)
+			snprintf(out, n, "没有读写该文件的权限：%s", ts_errno_text(errno, why, sizeof(why)));
+		else if (access(dir, W_OK | X_OK) != 0) /* the -wal and -shm files beside it */
+			snprintf(out, n, "没有在目录 %s 中创建文件的权限：%s", dir, ts_errno_text(errno, why, sizeof(why)));
+		else
+			return false;
+		return true;
+	}
+	if (errno != ENOENT) {
+		snprintf(out, n, "无法访问该文件：%s", ts_errno_text(errno, why, sizeof(why)));
+		return true;
+	}
+	if (access(dir, W_OK | X_OK) != 0) {
+		snprintf(out, n, "没有在目录 %s 中创建文件的权限：%s", dir, ts_errno_text(errno, why, sizeof(why)));
+		return true;
+	}
+	return false;
+}
+
+void cli_fail_store_open(const char *url, const char *data_dir, const struct ts_error *err)
+{
+	char path[PATH_MAX + 32], why[PATH_MAX + 200];
+	if (url && strncmp(url, "sqlite:", 7) != 0) {
+		cli_fail("无法打开数据库：%s", err->message);
+		return;
+	}
+	if (url)
+		snprintf(path, sizeof(path), "%s", url + 7);
+	else
+		store_default_path(data_dir, path, sizeof(path));
+	if (cli_sqlite_problem(path, why, sizeof(why)))
+		cli_fail("无法打开数据库 %s：%s", path, why);
+	else
+		cli_fail("无法打开数据库 %s：%s", path, err->message);
 }
 
 const char *cli_default_data(void)

@@ -60,7 +60,9 @@ int cli_serve(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		if (cli_value_is_option(c, opts, argv))
+			return 2;
 		switch (c) {
 		case O_DATA: data = optarg; break;
 		case O_STORE: store_url = optarg; break;
@@ -113,7 +115,7 @@ int cli_serve(int argc, char **argv)
 			}
 			break;
 		default:
-			cli_fail("无法识别的选项：%s", argv[optind - 1]);
+			cli_fail_option(c, opts, argv);
 			return 2;
 		}
 	}
@@ -143,8 +145,9 @@ int cli_serve(int argc, char **argv)
 		cli_fail("%s", err.message);
 		return 1;
 	}
-	if (store_open(cli_store_url(data, store_url), data, &store, &err)) {
-		cli_fail("无法打开数据库：%s", err.message);
+	const char *url = cli_store_url(data, store_url);
+	if (store_open(url, data, &store, &err)) {
+		cli_fail_store_open(url, data, &err);
 		goto out;
 	}
 	/* On PostgreSQL a request thread mostly waits for the network (the

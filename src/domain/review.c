@@ -52,6 +52,19 @@ const char *review_status_label(const struct program_spec *spec, const char *sta
 	return out;
 }
 
+bool review_status_known(const struct program_spec *spec, const char *status)
+{
+	if (!status)
+		return false;
+	for (size_t i = 0; i < sizeof(status_labels) / sizeof(status_labels[0]); i++)
+		if (strcmp(status_labels[i].status, status) == 0)
+			return true;
+	for (size_t i = 0; spec && i < spec->nstages; i++)
+		if (spec->stages[i].pass_status && strcmp(spec->stages[i].pass_status, status) == 0)
+			return true;
+	return false;
+}
+
 bool review_responsible(const struct stage_def *st, const char *union_code, org_lookup_fn lookup, void *ctx,
 			char *out, size_t n)
 {

@@ -29,6 +29,12 @@ bool review_in_subtree(const char *root, const char *code, org_lookup_fn lookup,
  * An unknown status is written as it is. */
 const char *review_status_label(const struct program_spec *spec, const char *status, char *out, size_t n);
 
+/* True when `status` is one an application of `spec` can have: the fixed
+ * statuses of docs/review.md (those of the seed pipeline among them, so a
+ * filter the staff console offers for every program is never refused) or a
+ * pass_status of one of spec's stages; `spec` may be NULL. */
+bool review_status_known(const struct program_spec *spec, const char *status);
+
 enum review_decision_kind { DECISION_PASS, DECISION_REJECT, DECISION_RETURN };
 
 struct review_decision {

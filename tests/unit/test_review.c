@@ -157,6 +157,28 @@ static void test_status_label(void **state)
 	assert_string_equal(review_status_label(NULL, "odd_status", tiny, sizeof(tiny)), "odd");
 }
 
+static void test_status_known(void **state)
+{
+	(void)state;
+	static const char *const fixed[] = {"submitted", "initial_passed", "base_publicized", "rechecked",
+					    "province_passed", "province_publicized", "approved", "paid",
+					    "returned", "rejected", "abandoned", "withdrawn", "cancelled"};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		assert_true(review_status_known(NULL, fixed[i]));
+	struct stage_def stages[] = {
+		{.name = "工会复审", .pass_status = "union_checked", .kind = STAGE_REVIEW},
+		{.name = "终审", .pass_status = NULL, .kind = STAGE_APPROVAL},
+	};
+	struct program_spec spec = {.stages = stages, .nstages = 2};
+	assert_true(review_status_known(&spec, "union_checked"));
+	assert_true(review_status_known(&spec, "initial_passed")); /* the console offers it for every program */
+	assert_false(review_status_known(NULL, "union_checked"));
+	assert_false(review_status_known(&spec, "zzz"));
+	assert_false(review_status_known(&spec, ""));
+	assert_false(review_status_known(&spec, "Submitted"));
+	assert_false(review_status_known(&spec, NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +186,7 @@ int main(void)
 		cmocka_unit_test(test_decisions),
 		cmocka_unit_test(test_days),
 		cmocka_unit_test(test_status_label),
+		cmocka_unit_test(test_status_known),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
