@@ -358,6 +358,11 @@ void api_export_letter(struct http_request *req, void *arg)
 	char *t = filled(json_string_value(json_object_get(def, "title")), x.rc.vars);
 	json_object_set_new(doc, "title", json_string(t));
 	free(t);
+	if (json_is_string(json_object_get(def, "subtitle"))) {
+		t = filled(json_string_value(json_object_get(def, "subtitle")), x.rc.vars);
+		json_object_set_new(doc, "subtitle", json_string(t));
+		free(t);
+	}
 	t = filled(json_string_value(json_object_get(def, "addressee")), x.rc.vars);
 	json_object_set_new(doc, "addressee", json_string(t));
 	free(t);

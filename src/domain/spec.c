@@ -384,7 +384,8 @@ static int parse_exports(struct program_spec *s, const json_t *ex, struct ts_err
 {
 	static const char *const keys[] = {"summary", "letter", NULL};
 	static const char *const skeys[] = {"title", "org_label", "columns", "summary_text", "counts", "footer", NULL};
-	static const char *const lkeys[] = {"title", "addressee", "paragraphs", "columns", "closing", "signatures", NULL};
+	static const char *const lkeys[] = {"title",   "subtitle",   "addressee", "paragraphs",
+					     "columns", "closing", "signatures", NULL};
 	if (!json_is_object(ex) || !only_keys(ex, keys, "exports", err))
 		return ts_error_set(err, TS_EINVAL, "invalid_spec", "exports：必须是对象");
 	s->export_summary = json_object_get(ex, "summary");

@@ -151,7 +151,10 @@ int render_letter_pdf(const json_t *doc, struct ts_buf *out, struct ts_error *er
 	cairo_t *cr = cairo_create(surface);
 	struct pen p = {cr, MARGIN};
 	cairo_set_source_rgb(cr, 0, 0, 0);
-	block(&p, json_string_value(json_object_get(doc, "title")), 16, true, PANGO_ALIGN_CENTER, 0, 18);
+	const char *sub = json_string_value(json_object_get(doc, "subtitle"));
+	block(&p, json_string_value(json_object_get(doc, "title")), 16, true, PANGO_ALIGN_CENTER, 0, sub ? 6 : 18);
+	if (sub)
+		block(&p, sub, 11, false, PANGO_ALIGN_CENTER, 0, 16);
 	const char *to = json_string_value(json_object_get(doc, "addressee"));
 	if (to)
 		block(&p, to, 12, false, PANGO_ALIGN_LEFT, 0, 8);

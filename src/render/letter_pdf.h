@@ -8,7 +8,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 
-/* `doc` is {"title", "addressee", "paragraphs":[…], "columns":[…labels…],
+/* `doc` is {"title", "subtitle"? (a line under it), "addressee", "paragraphs":[…], "columns":[…labels…],
  * "rows":[[…strings…]], "closing":[…], "signatures":[…]} with every
  * placeholder already filled. A4 portrait, the table continues over pages
  * with its header repeated; signatures stand at the bottom right. Appends

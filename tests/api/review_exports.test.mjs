@@ -181,6 +181,8 @@ test('letter.pdf (推荐承诺书) of the subtree: a PDF with the title and the 
   expectStatus(edu, 200);
   const et = (await pdfText(edu.bytes)).replace(/\s+/g, '');
   assert.match(et, /学历提升补助推荐承诺书/);
+  // 附件3's line under the title, as in the official form
+  assert.ok(et.includes('（由申报人所在单位工会或乡镇街道工会负责填写盖章，并报县级总工会或省级产业系统公司工会审核盖章）'), et.slice(0, 300));
   assert.match(et, /材料4份/);
 });
 
