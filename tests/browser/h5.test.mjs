@@ -138,6 +138,13 @@ test('home: programs, live places, countdown from the server clock, JS budget', 
   page.removeAllListeners('response');
   console.log(`# home page JavaScript: ${scripts.length} files, ${raw} B, gzip ${gz} B (${(gz / 1024).toFixed(1)} KB)`);
   assert.ok(gz < 200 * 1024, 'home page JS under 200 KB gzip: ' + gz);
+  // A favicon for both apps: no 404 for /favicon.ico on any page.
+  for (const [path, type] of [['/favicon.ico', 'image/x-icon'], ['/favicon.svg', 'image/svg+xml'], ['/console/favicon.svg', 'image/svg+xml']]) {
+    const r = await fetch(srv.base + path);
+    assert.equal(r.status, 200, 'GET ' + path);
+    assert.equal(r.headers.get('content-type'), type, path);
+  }
+  assert.equal(await page.locator('link[rel=icon][href="/favicon.svg"]').count(), 1, 'h5 links its favicon');
   await shot(page, '01-home');
   assert.ok(await noHorizontalScroll(360) <= 360, 'home fits 360 px');
   await page.setViewportSize({ width: 360, height: 780 });
