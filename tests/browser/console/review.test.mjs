@@ -128,7 +128,8 @@ test('the reviewer passes a batch from the queue with progress', async () => {
   await dialog.locator('[data-test=batch-confirm]').click();
   await dialog.locator('button', { hasText: '完成' }).waitFor({ timeout: 30000 });
   const text = await dialog.textContent();
-  assert.match(text, /已处理 2 \/ 2 条：通过 2 条/, text);
+  assert.match(text, /已处理 2 \/ 2 条：成功 2 条，失败 0 条/, text);
+  assert.doesNotMatch(text, /未通过/, 'a batch result must not read 未通过 (a rejection in this domain)');
   await screenshot(page, '10-batch-done');
   await dialog.locator('button', { hasText: '完成' }).click();
 
