@@ -155,17 +155,32 @@ test('home: programs, live places, countdown from the server clock, JS budget', 
 test('login: wrong code is explained, right code logs in and returns to the form', async () => {
   await page.locator(`[data-program="${FUT}"]`).getByRole('button', { name: /申报名额/ }).click();
   await page.waitForURL(/\/login\?/);
+  // A mistake first: a short number, then on to the code field, which shows the
+  // message under the phone field. Correcting the number and tapping 获取验证码
+  // once must send the code: the button must not move under the finger (the
+  // message used to vanish on that tap's blur and the tap missed).
+  const phoneInput = page.getByLabel('手机号码');
+  await phoneInput.tap();
+  await page.keyboard.type('1380013');
+  await page.getByLabel('验证码').tap();
+  await page.getByText('手机号码格式不正确').waitFor();
   // typed as people paste it: the code goes to the 11 digits
-  await page.getByLabel('手机号码').fill(`+86 ${PHONE.slice(0, 3)}-${PHONE.slice(3, 7)}-${PHONE.slice(7)}`);
+  await phoneInput.fill(`+86 ${PHONE.slice(0, 3)}-${PHONE.slice(3, 7)}-${PHONE.slice(7)}`);
+  const smsBtn = page.getByRole('button', { name: '获取验证码' });
+  const y0 = (await smsBtn.boundingBox()).y;
   const before = smsLines(srv.sms).length;
-  await page.getByRole('button', { name: '获取验证码' }).click();
+  await smsBtn.tap();
   const code = await waitForCode(srv.sms, PHONE, before);
+  assert.equal((await page.locator('.sms-btn').boundingBox()).y, y0, 'the 获取验证码 button moved');
   await page.getByRole('button', { name: /秒后重新获取/ }).waitFor();
   await shot(page, '02-login');
   const wrong = code === '000000' ? '111111' : '000000';
   await page.getByLabel('验证码').fill(wrong);
   await page.getByRole('button', { name: '登录' }).click();
   await page.getByRole('alert').filter({ hasText: '验证码错误' }).waitFor();
+  // said once, under the code field; the "sent" note above is stale now
+  assert.equal(await page.getByText(/验证码错误/).count(), 1, 'the wrong-code message is shown once');
+  assert.equal(await page.getByText('验证码已发送至').count(), 0, 'stale 验证码已发送 note');
   await shot(page, '03-login-wrong-code');
   await page.getByLabel('验证码').fill(code);
   await page.getByRole('button', { name: '登录' }).click();
