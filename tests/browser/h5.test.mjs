@@ -397,3 +397,26 @@ test('a correction request: items and deadline shown, edit, resubmit', async () 
   assert.match(await rec.locator('[data-testid=quota]').innerText(), /不再占用名额/);
   assert.doesNotMatch(await rec.innerText(), /已进入名额|候补/);
 });
+
+test('paper instructions follow the program: skill certificate vs diploma and 学信网', async () => {
+  const { paperGuide, handwriteTip } = await import('../../web/h5/src/paper.js');
+  const skill = await schema('yn2022-skill');
+  const edu = await schema('yn2022-edu');
+  const s = paperGuide(skill);
+  assert.deepEqual(s.handwrite, ['银行开户行及账号', '参加培训的机构、时间、地点']);
+  assert.ok(s.materials.some((m) => m.includes('职业技能等级证书复印件')));
+  assert.ok(s.materials.some((m) => m.includes('参加技能培训的证明材料')));
+  const e = paperGuide(edu);
+  assert.deepEqual(e.handwrite, ['银行开户行及账号']);
+  assert.ok(e.materials.some((m) => m.includes('毕业证书复印件')), JSON.stringify(e));
+  assert.ok(e.materials.some((m) => m.includes('学信网')), JSON.stringify(e));
+  assert.ok(!e.materials.some((m) => /培训|职业技能等级证书/.test(m)), JSON.stringify(e));
+  assert.doesNotMatch(handwriteTip(edu), /培训/);
+  // what was filled online needs no handwriting
+  assert.deepEqual(paperGuide(edu, { bank_branch: '工行五华支行', bank_account: '6222021234567890123' }).handwrite, []);
+  // and the page says it: the edu form's footer has no training
+  await page.goto(srv.base + '/apply/yn2022-edu');
+  const tips = page.locator('[data-testid=form-tips]');
+  await tips.waitFor();
+  assert.match(await tips.innerText(), /^银行开户行及账号可以先不填/);
+});
