@@ -208,6 +208,19 @@ test('form: every schema field filled with its picker, draft saved before openin
   await page.locator('[data-key=id_number]').getByText('出生日期不正确').waitFor();
   await page.locator('[data-key=id_number]').evaluate((el) => el.scrollIntoView({ block: 'center' }));
   await shot(page, '07-form-id-check');
+  // A wrong e-mail, then a tap on the upper part of the union picker further
+  // down: the e-mail's message (shown on blur) must not push the picker away
+  // from under the finger before the tap lands.
+  await page.locator('#f-email').fill('zhangsan');
+  const unionCell = page.locator('.van-field', { has: page.locator('#f-union') });
+  await unionCell.scrollIntoViewIfNeeded();
+  await unionCell.tap({ position: { x: 200, y: 6 } });
+  await page.locator('.van-cascader:visible').waitFor({ timeout: 5000 });
+  await page.locator('[data-key=email]').getByText('电子邮箱格式不正确').waitFor();
+  await page.locator('.van-cascader__close-icon:visible').click();
+  await page.locator('.van-popup:visible').waitFor({ state: 'hidden' });
+  // the program's own paper instructions (a skill subsidy: bank and training may be handwritten)
+  assert.match(await page.locator('[data-testid=form-tips]').innerText(), /银行开户行及账号、参加培训的机构、时间、地点可以先不填/);
   await fillForm(p.form.fields, values, true);
   assert.equal(await page.locator('.van-field__error-message').count(), 0, 'no field errors left');
   await shot(page, '07-form-filled', { fullPage: true });
