@@ -281,6 +281,19 @@ test('申报记录: list, detail with history, edit keeps the rank, PDF download
   await page.locator('[data-testid=rank]').waitFor();
   assert.equal(await page.locator('[data-testid=rank]').innerText(), '第 1 位');
   await page.getByText('递交纸质申报表').waitFor();
+  // ID number and bank account masked as the server masks them, 显示 for the owner
+  const idCell = page.locator('[data-field=id_number]');
+  const bankCell = page.locator('[data-field=bank_account]');
+  assert.ok((await idCell.innerText()).includes(ID_A.slice(0, 2) + '*'.repeat(13) + ID_A.slice(15)), await idCell.innerText());
+  assert.ok(!(await idCell.innerText()).includes(ID_A), 'full ID number on the record page');
+  assert.ok((await bankCell.innerText()).includes('6222' + '*'.repeat(11) + '0123'), await bankCell.innerText());
+  await idCell.getByRole('button', { name: '显示身份证号' }).tap();
+  assert.ok((await idCell.innerText()).includes(ID_A), 'the owner can show the ID number');
+  await idCell.getByRole('button', { name: '隐藏身份证号' }).tap();
+  assert.ok(!(await idCell.innerText()).includes(ID_A), 'hidden again');
+  const steps = await page.locator('[data-testid=paper-steps]').innerText();
+  assert.match(steps, /职业技能等级证书复印件/);
+  assert.doesNotMatch(steps, /毕业证|学信网/);
   await shot(page, '12-record', { fullPage: true });
   const id = page.url().split('/').pop();
 
