@@ -336,10 +336,31 @@ test('quota_full: the last place taken while the worker fills the form gets its 
   const theirs = sampleValues(p.form.fields, { id: ID_B, orgs, phone: OTHER });
   const r = await apiJson(srv.base, 'POST', '/api/v1/applications', { token: other, body: { program: QUOTA, category: 'technician', fields: theirs } });
   assert.equal(r.status, 201, JSON.stringify(r.json));
+  // The open form follows the live places: the worker's category turns 已报满.
+  await page.locator('[data-category=technician] [data-testid=category-full]').waitFor({ timeout: 15000 });
+  await page.locator('[data-testid=chosen-full]').waitFor();
   await page.getByRole('button', { name: '提交审核' }).click();
   await page.locator('[data-testid=result-quota_full]').waitFor({ timeout: 20000 });
   await page.getByRole('heading', { name: '名额已满' }).waitFor();
   await shot(page, '14-quota-full');
+
+  // Back on the form: the full category cannot be chosen, the other one can.
+  await page.goto(srv.base + '/apply/' + QUOTA);
+  const full = page.locator('[data-category=technician]');
+  await full.locator('[data-testid=category-full]').waitFor();
+  await page.locator('[data-category=senior-technician]').tap();
+  await full.tap();
+  assert.equal(await page.locator('[data-category=senior-technician] .van-radio__icon--checked').count(), 1, 'a full category was selected');
+  assert.equal(await page.locator('[data-testid=all-full]').count(), 0);
+  // Every category full: said at the top, and the submit button says so.
+  const third = await apiLogin(srv, '13700137000');
+  const r3 = await apiJson(srv.base, 'POST', '/api/v1/applications', { token: third,
+    body: { program: QUOTA, category: 'senior-technician', fields: { ...sampleValues(p.form.fields, { id: idNumber('53010219920202789'), orgs, phone: '13700137000' }), previous_level: p.form.fields.find((f) => f.key === 'previous_level').options[0] } } });
+  assert.equal(r3.status, 201, JSON.stringify(r3.json));
+  await page.reload();
+  await page.locator('[data-testid=all-full]').waitFor();
+  await page.getByRole('button', { name: '名额已报满' }).waitFor();
+  await shot(page, '14b-all-full');
 });
 
 test('a lost answer is retried without a second application', async () => {
