@@ -138,6 +138,13 @@ test('home: programs, live places, countdown from the server clock, JS budget', 
   page.removeAllListeners('response');
   console.log(`# home page JavaScript: ${scripts.length} files, ${raw} B, gzip ${gz} B (${(gz / 1024).toFixed(1)} KB)`);
   assert.ok(gz < 200 * 1024, 'home page JS under 200 KB gzip: ' + gz);
+  // A favicon for both apps: no 404 for /favicon.ico on any page.
+  for (const [path, type] of [['/favicon.ico', 'image/x-icon'], ['/favicon.svg', 'image/svg+xml'], ['/console/favicon.svg', 'image/svg+xml']]) {
+    const r = await fetch(srv.base + path);
+    assert.equal(r.status, 200, 'GET ' + path);
+    assert.equal(r.headers.get('content-type'), type, path);
+  }
+  assert.equal(await page.locator('link[rel=icon][href="/favicon.svg"]').count(), 1, 'h5 links its favicon');
   await shot(page, '01-home');
   assert.ok(await noHorizontalScroll(360) <= 360, 'home fits 360 px');
   await page.setViewportSize({ width: 360, height: 780 });
@@ -148,17 +155,32 @@ test('home: programs, live places, countdown from the server clock, JS budget', 
 test('login: wrong code is explained, right code logs in and returns to the form', async () => {
   await page.locator(`[data-program="${FUT}"]`).getByRole('button', { name: /申报名额/ }).click();
   await page.waitForURL(/\/login\?/);
+  // A mistake first: a short number, then on to the code field, which shows the
+  // message under the phone field. Correcting the number and tapping 获取验证码
+  // once must send the code: the button must not move under the finger (the
+  // message used to vanish on that tap's blur and the tap missed).
+  const phoneInput = page.getByLabel('手机号码');
+  await phoneInput.tap();
+  await page.keyboard.type('1380013');
+  await page.getByLabel('验证码').tap();
+  await page.getByText('手机号码格式不正确').waitFor();
   // typed as people paste it: the code goes to the 11 digits
-  await page.getByLabel('手机号码').fill(`+86 ${PHONE.slice(0, 3)}-${PHONE.slice(3, 7)}-${PHONE.slice(7)}`);
+  await phoneInput.fill(`+86 ${PHONE.slice(0, 3)}-${PHONE.slice(3, 7)}-${PHONE.slice(7)}`);
+  const smsBtn = page.getByRole('button', { name: '获取验证码' });
+  const y0 = (await smsBtn.boundingBox()).y;
   const before = smsLines(srv.sms).length;
-  await page.getByRole('button', { name: '获取验证码' }).click();
+  await smsBtn.tap();
   const code = await waitForCode(srv.sms, PHONE, before);
+  assert.equal((await page.locator('.sms-btn').boundingBox()).y, y0, 'the 获取验证码 button moved');
   await page.getByRole('button', { name: /秒后重新获取/ }).waitFor();
   await shot(page, '02-login');
   const wrong = code === '000000' ? '111111' : '000000';
   await page.getByLabel('验证码').fill(wrong);
   await page.getByRole('button', { name: '登录' }).click();
   await page.getByRole('alert').filter({ hasText: '验证码错误' }).waitFor();
+  // said once, under the code field; the "sent" note above is stale now
+  assert.equal(await page.getByText(/验证码错误/).count(), 1, 'the wrong-code message is shown once');
+  assert.equal(await page.getByText('验证码已发送至').count(), 0, 'stale 验证码已发送 note');
   await shot(page, '03-login-wrong-code');
   await page.getByLabel('验证码').fill(code);
   await page.getByRole('button', { name: '登录' }).click();
@@ -186,6 +208,19 @@ test('form: every schema field filled with its picker, draft saved before openin
   await page.locator('[data-key=id_number]').getByText('出生日期不正确').waitFor();
   await page.locator('[data-key=id_number]').evaluate((el) => el.scrollIntoView({ block: 'center' }));
   await shot(page, '07-form-id-check');
+  // A wrong e-mail, then a tap on the upper part of the union picker further
+  // down: the e-mail's message (shown on blur) must not push the picker away
+  // from under the finger before the tap lands.
+  await page.locator('#f-email').fill('zhangsan');
+  const unionCell = page.locator('.van-field', { has: page.locator('#f-union') });
+  await unionCell.scrollIntoViewIfNeeded();
+  await unionCell.tap({ position: { x: 200, y: 6 } });
+  await page.locator('.van-cascader:visible').waitFor({ timeout: 5000 });
+  await page.locator('[data-key=email]').getByText('电子邮箱格式不正确').waitFor();
+  await page.locator('.van-cascader__close-icon:visible').click();
+  await page.locator('.van-popup:visible').waitFor({ state: 'hidden' });
+  // the program's own paper instructions (a skill subsidy: bank and training may be handwritten)
+  assert.match(await page.locator('[data-testid=form-tips]').innerText(), /银行开户行及账号、参加培训的机构、时间、地点可以先不填/);
   await fillForm(p.form.fields, values, true);
   assert.equal(await page.locator('.van-field__error-message').count(), 0, 'no field errors left');
   await shot(page, '07-form-filled', { fullPage: true });
@@ -246,6 +281,19 @@ test('申报记录: list, detail with history, edit keeps the rank, PDF download
   await page.locator('[data-testid=rank]').waitFor();
   assert.equal(await page.locator('[data-testid=rank]').innerText(), '第 1 位');
   await page.getByText('递交纸质申报表').waitFor();
+  // ID number and bank account masked as the server masks them, 显示 for the owner
+  const idCell = page.locator('[data-field=id_number]');
+  const bankCell = page.locator('[data-field=bank_account]');
+  assert.ok((await idCell.innerText()).includes(ID_A.slice(0, 2) + '*'.repeat(13) + ID_A.slice(15)), await idCell.innerText());
+  assert.ok(!(await idCell.innerText()).includes(ID_A), 'full ID number on the record page');
+  assert.ok((await bankCell.innerText()).includes('6222' + '*'.repeat(11) + '0123'), await bankCell.innerText());
+  await idCell.getByRole('button', { name: '显示身份证号' }).tap();
+  assert.ok((await idCell.innerText()).includes(ID_A), 'the owner can show the ID number');
+  await idCell.getByRole('button', { name: '隐藏身份证号' }).tap();
+  assert.ok(!(await idCell.innerText()).includes(ID_A), 'hidden again');
+  const steps = await page.locator('[data-testid=paper-steps]').innerText();
+  assert.match(steps, /职业技能等级证书复印件/);
+  assert.doesNotMatch(steps, /毕业证|学信网/);
   await shot(page, '12-record', { fullPage: true });
   const id = page.url().split('/').pop();
 
@@ -290,10 +338,31 @@ test('quota_full: the last place taken while the worker fills the form gets its 
   const theirs = sampleValues(p.form.fields, { id: ID_B, orgs, phone: OTHER });
   const r = await apiJson(srv.base, 'POST', '/api/v1/applications', { token: other, body: { program: QUOTA, category: 'technician', fields: theirs } });
   assert.equal(r.status, 201, JSON.stringify(r.json));
+  // The open form follows the live places: the worker's category turns 已报满.
+  await page.locator('[data-category=technician] [data-testid=category-full]').waitFor({ timeout: 15000 });
+  await page.locator('[data-testid=chosen-full]').waitFor();
   await page.getByRole('button', { name: '提交审核' }).click();
   await page.locator('[data-testid=result-quota_full]').waitFor({ timeout: 20000 });
   await page.getByRole('heading', { name: '名额已满' }).waitFor();
   await shot(page, '14-quota-full');
+
+  // Back on the form: the full category cannot be chosen, the other one can.
+  await page.goto(srv.base + '/apply/' + QUOTA);
+  const full = page.locator('[data-category=technician]');
+  await full.locator('[data-testid=category-full]').waitFor();
+  await page.locator('[data-category=senior-technician]').tap();
+  await full.tap();
+  assert.equal(await page.locator('[data-category=senior-technician] .van-radio__icon--checked').count(), 1, 'a full category was selected');
+  assert.equal(await page.locator('[data-testid=all-full]').count(), 0);
+  // Every category full: said at the top, and the submit button says so.
+  const third = await apiLogin(srv, '13700137000');
+  const r3 = await apiJson(srv.base, 'POST', '/api/v1/applications', { token: third,
+    body: { program: QUOTA, category: 'senior-technician', fields: { ...sampleValues(p.form.fields, { id: idNumber('53010219920202789'), orgs, phone: '13700137000' }), previous_level: p.form.fields.find((f) => f.key === 'previous_level').options[0] } } });
+  assert.equal(r3.status, 201, JSON.stringify(r3.json));
+  await page.reload();
+  await page.locator('[data-testid=all-full]').waitFor();
+  await page.getByRole('button', { name: '名额已报满' }).waitFor();
+  await shot(page, '14b-all-full');
 });
 
 test('a lost answer is retried without a second application', async () => {
@@ -376,4 +445,27 @@ test('a correction request: items and deadline shown, edit, resubmit', async () 
   await rec.waitFor();
   assert.match(await rec.locator('[data-testid=quota]').innerText(), /不再占用名额/);
   assert.doesNotMatch(await rec.innerText(), /已进入名额|候补/);
+});
+
+test('paper instructions follow the program: skill certificate vs diploma and 学信网', async () => {
+  const { paperGuide, handwriteTip } = await import('../../web/h5/src/paper.js');
+  const skill = await schema('yn2022-skill');
+  const edu = await schema('yn2022-edu');
+  const s = paperGuide(skill);
+  assert.deepEqual(s.handwrite, ['银行开户行及账号', '参加培训的机构、时间、地点']);
+  assert.ok(s.materials.some((m) => m.includes('职业技能等级证书复印件')));
+  assert.ok(s.materials.some((m) => m.includes('参加技能培训的证明材料')));
+  const e = paperGuide(edu);
+  assert.deepEqual(e.handwrite, ['银行开户行及账号']);
+  assert.ok(e.materials.some((m) => m.includes('毕业证书复印件')), JSON.stringify(e));
+  assert.ok(e.materials.some((m) => m.includes('学信网')), JSON.stringify(e));
+  assert.ok(!e.materials.some((m) => /培训|职业技能等级证书/.test(m)), JSON.stringify(e));
+  assert.doesNotMatch(handwriteTip(edu), /培训/);
+  // what was filled online needs no handwriting
+  assert.deepEqual(paperGuide(edu, { bank_branch: '工行五华支行', bank_account: '6222021234567890123' }).handwrite, []);
+  // and the page says it: the edu form's footer has no training
+  await page.goto(srv.base + '/apply/yn2022-edu');
+  const tips = page.locator('[data-testid=form-tips]');
+  await tips.waitFor();
+  assert.match(await tips.innerText(), /^银行开户行及账号可以先不填/);
 });

@@ -199,7 +199,8 @@ export function phone() {
   return String(13900000000 + (phoneCounter++ % 100000000));
 }
 
-function smsCodeFor(srv, ph) {
+/** The last SMS code sent to a phone through the file gateway, or null. */
+export function smsCodeFor(srv, ph) {
   let text = '';
   try {
     text = fs.readFileSync(srv.sms, 'utf8');

@@ -66,7 +66,7 @@ async function passAllOnPage(page, expected, shot) {
   const dialog = page.locator('.el-dialog', { hasText: '批量通过' });
   await dialog.locator('[data-test=batch-confirm]').click();
   await dialog.locator('button', { hasText: '完成' }).waitFor({ timeout: 30000 });
-  assert.match(await dialog.textContent(), new RegExp(`通过 ${expected} 条`));
+  assert.match(await dialog.textContent(), new RegExp(`成功 ${expected} 条，失败 0 条`));
   if (shot) await screenshot(page, shot);
   await dialog.locator('button', { hasText: '完成' }).click();
   await page.locator('[data-test=queue-table] .el-table__empty-text').waitFor({ timeout: 15000 });

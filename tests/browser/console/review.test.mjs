@@ -21,6 +21,8 @@ import {
   loadSmallProgram,
   api,
   show,
+  phone,
+  smsCodeFor,
   STAFF_PASSWORD,
   BASE_PASSWORD,
 } from './lib.mjs';
@@ -128,7 +130,8 @@ test('the reviewer passes a batch from the queue with progress', async () => {
   await dialog.locator('[data-test=batch-confirm]').click();
   await dialog.locator('button', { hasText: '完成' }).waitFor({ timeout: 30000 });
   const text = await dialog.textContent();
-  assert.match(text, /已处理 2 \/ 2 条：通过 2 条/, text);
+  assert.match(text, /已处理 2 \/ 2 条：成功 2 条，失败 0 条/, text);
+  assert.doesNotMatch(text, /未通过/, 'a batch result must not read 未通过 (a rejection in this domain)');
   await screenshot(page, '10-batch-done');
   await dialog.locator('button', { hasText: '完成' }).click();
 
@@ -159,6 +162,10 @@ test('the reviewer publishes the base-level publicity and downloads the summary 
   const pub = await fetch(href);
   assert.equal(pub.status, 200, `GET ${href} → ${pub.status}`);
   await screenshot(page, '13-publicity-detail');
+  await publicPageObjection(href, '王建华');
+  // the console lists the objection to investigate
+  await page.reload();
+  await page.locator('[data-test=objections]', { hasText: '周文静' }).waitFor({ timeout: 15000 });
 
   await page.goto(srv.base + '/console/publicity?program=yn2022-skill');
   await page.locator('[data-test=publicity-table] .el-table__body tr').first().waitFor();
@@ -176,6 +183,65 @@ test('the reviewer publishes the base-level publicity and downloads the summary 
   await screenshot(page, '15-exports');
   assert.deepEqual(page.errors, []);
 });
+
+/**
+ * The public page on a phone (390 px): one readable card per person, and the
+ * 我要提出异议 form (real name, phone, SMS code, content) that files an
+ * objection against one entry. The page is the h5 app's /public/publicity/:id;
+ * while the server still answers that address with its own HTML page, the
+ * app's route is reached by navigating inside the app.
+ */
+async function publicPageObjection(href, about) {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN', isMobile: true, hasTouch: true });
+  const m = await ctx.newPage();
+  const errors = [];
+  m.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await m.goto(href);
+    if (!(await m.locator('#app').count())) {
+      await m.goto(srv.base + '/');
+      await m.evaluate((p) => { history.pushState(null, '', p); dispatchEvent(new PopStateEvent('popstate')); }, new URL(href).pathname);
+    }
+    const cards = m.locator('[data-testid=entry]');
+    await cards.first().waitFor({ timeout: 15000 });
+    assert.equal(await cards.count(), 3);
+    assert.ok((await m.evaluate(() => document.documentElement.scrollWidth)) <= 390, 'the public list is wider than the phone');
+    for (const name of ['李秀英', '王建华', '赵志强']) {
+      const n = m.locator('[data-testid=entry] .e-name', { hasText: name });
+      const box = await n.boundingBox();
+      assert.ok(box.height < 30 && box.width > 60, `${name} is squeezed: ${JSON.stringify(box)}`);
+    }
+    assert.equal(await m.getByText('POST /api/').count(), 0, 'raw API text on the public page');
+    await screenshot(m, '13b-public-publicity');
+
+    const card = cards.filter({ hasText: about });
+    await card.getByRole('button', { name: '对此人提出异议' }).tap();
+    await m.getByLabel('真实姓名').fill('周文静');
+    const ph = phone();
+    await m.getByLabel('手机号码').fill(ph);
+    await m.getByRole('button', { name: '获取验证码' }).tap();
+    await m.getByText('验证码已发送至').waitFor();
+    let code = null;
+    for (let i = 0; i < 100 && !code; i++) {
+      code = smsCodeFor(srv, ph);
+      if (!code) await m.waitForTimeout(50);
+    }
+    assert.ok(code, 'no objection code by SMS');
+    await m.getByLabel('异议内容').fill('该职工本年度并未参加技能培训，请核实。');
+    await m.getByLabel('验证码').fill(code === '000000' ? '111111' : '000000');
+    await m.getByRole('button', { name: '提交异议' }).tap();
+    await m.getByText('验证码错误或已失效').waitFor();
+    await m.getByLabel('验证码').fill(code);
+    await m.getByRole('button', { name: '提交异议' }).tap();
+    const done = m.locator('[data-testid=objection-done]');
+    await done.waitFor({ timeout: 15000 });
+    assert.match(await done.innerText(), new RegExp('异议已提交[\\s\\S]*' + about));
+    await screenshot(m, '13c-public-objection-done');
+    assert.deepEqual(errors, []);
+  } finally {
+    await ctx.close();
+  }
+}
 
 test('rejecting with a reason moves the first waitlisted application up (依序递补)', async () => {
   assert.ok(page, 'the first test did not log in');
