@@ -377,9 +377,13 @@ void api_public_publicity_page(struct http_request *req, void *arg)
 	rc = rc ? rc
 		: ts_buf_puts(&b, "</title><style>body{font-family:'Noto Sans CJK SC','PingFang SC','Microsoft YaHei',sans-serif;"
 				  "margin:0;padding:16px;color:#1f2329;background:#fff}h1{font-size:20px;text-align:center}"
-				  "p{line-height:1.7}table{border-collapse:collapse;width:100%;font-size:14px}"
+				  "p{line-height:1.7}.wrap{overflow-x:auto}"
+				  "table{border-collapse:collapse;width:100%;font-size:14px}"
 				  "th,td{border:1px solid #999;padding:6px 8px;text-align:left}th{background:#f2f3f5}"
-				  ".meta{color:#555;font-size:14px}</style></head><body><h1>");
+				  "th,td:nth-child(-n+3),td:nth-child(n+5){white-space:nowrap}td:nth-child(4){min-width:9em}"
+				  ".meta{color:#555;font-size:14px}.btn{display:inline-block;margin:8px 0;padding:10px 20px;"
+				  "background:#c8161d;color:#fff;border-radius:6px;text-decoration:none;font-size:16px}"
+				  "</style></head><body><h1>");
 	rc = rc ? rc : html_escape(&b, json_string_value(json_object_get(pub, "title")));
 	rc = rc ? rc : ts_buf_printf(&b, "</h1><p class=\"meta\">公示单位：");
 	rc = rc ? rc : html_escape(&b, json_string_value(json_object_get(pub, "org_name")));
@@ -387,7 +391,7 @@ void api_public_publicity_page(struct http_request *req, void *arg)
 		: ts_buf_printf(&b,
 				"　公示期：%s 至 %s</p><p>现将以下人员名单予以公示。公示期间，对公示对象有异议的，"
 				"可以实名方式提出（须填写真实姓名并通过手机验证码验证），由公示单位负责调查核实。</p>"
-				"<table><thead><tr><th>序号</th><th>姓名</th><th>身份证号</th><th>工作单位</th><th>类别</th>"
+				"<div class=\"wrap\"><table><thead><tr><th>序号</th><th>姓名</th><th>身份证号</th><th>工作单位</th><th>类别</th>"
 				"<th>补助金额（元）</th></tr></thead><tbody>",
 				s1, s2);
 	size_t i;
@@ -409,8 +413,10 @@ void api_public_publicity_page(struct http_request *req, void *arg)
 					(long long)(json_integer_value(json_object_get(e, "amount_fen")) / 100));
 	}
 	rc = rc ? rc
-		: ts_buf_printf(&b, "</tbody></table><p class=\"meta\">共 %zu 人。提出异议：POST /api/v1/public/publicity/%lld/objections"
-				    "（实名、手机验证码）。</p></body></html>",
+		: ts_buf_printf(&b,
+				"</tbody></table></div><p class=\"meta\">共 %zu 人。</p>"
+				"<p><a class=\"btn\" data-testid=\"objection-link\" href=\"/public/publicity/%lld/objection\">"
+				"我要提出异议</a></p><p class=\"meta\">提出异议须填写真实姓名，并用手机验证码验证。</p></body></html>",
 				json_array_size(json_object_get(pub, "entries")),
 				(long long)json_integer_value(json_object_get(pub, "id")));
 	json_decref(pub);

@@ -138,6 +138,9 @@ test('the public JSON and page show name, unit, category, amount and the ID mask
   expectStatus(page, 200);
   assert.match(page.headers.get('content-type') ?? '', /text\/html/);
   expectMaskedPublic(page.text, 'public page');
+  // the public is led to the objection form, not shown an API address
+  assert.ok(page.text.includes(`href="/public/publicity/${basePub.id}/objection"`), 'no link to the objection form');
+  assert.ok(!page.text.includes('POST /api'), 'raw API text on the public page');
   for (const p of all) {
     assert.ok(page.text.includes(p.fields.name), `the page does not show ${p.fields.name}`);
     assert.ok(page.text.includes(`${p.idn.slice(0, 2)}${'*'.repeat(13)}${p.idn.slice(-3)}`), `no masked ID of ${p.fields.name}`);

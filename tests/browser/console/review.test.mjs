@@ -197,11 +197,12 @@ async function publicPageObjection(href, about) {
   const errors = [];
   m.on('pageerror', (e) => errors.push(e.message));
   try {
+    // the public page (the server's HTML) fits the phone and leads to the form
     await m.goto(href);
-    if (!(await m.locator('#app').count())) {
-      await m.goto(srv.base + '/');
-      await m.evaluate((p) => { history.pushState(null, '', p); dispatchEvent(new PopStateEvent('popstate')); }, new URL(href).pathname);
-    }
+    assert.ok((await m.evaluate(() => document.documentElement.scrollWidth)) <= 390, 'the public page is wider than the phone');
+    assert.equal(await m.getByText('POST /api/').count(), 0, 'raw API text on the public page');
+    await m.locator('[data-testid=objection-link]').tap();
+    await m.waitForURL(/\/public\/publicity\/[^/]+\/objection$/);
     const cards = m.locator('[data-testid=entry]');
     await cards.first().waitFor({ timeout: 15000 });
     assert.equal(await cards.count(), 3);

@@ -12,9 +12,10 @@ const routes = [
   { path: '/records', name: 'records', component: () => import('./pages/Records.vue'), meta: { auth: true, title: '申报记录' } },
   { path: '/records/:id', name: 'record', component: () => import('./pages/Record.vue'), meta: { auth: true, title: '申报详情' } },
   { path: '/records/:id/edit', name: 'edit', component: () => import('./pages/Apply.vue'), meta: { auth: true, title: '修改申报信息' } },
-  // Served by the C server as its own HTML page for now (src/api/publicity.c,
-  // api_public_publicity_page); this page takes over once that route is dropped.
-  { path: '/public/publicity/:id', name: 'publicity', component: () => import('./pages/PublicPublicity.vue'), meta: { title: '公示' } },
+  // /public/publicity/:id itself is the server's own HTML page (src/api/publicity.c:
+  // readable without JavaScript, printable); its 我要提出异议 link leads here,
+  // to the list as cards and the objection form.
+  { path: '/public/publicity/:id/objection', name: 'publicity', component: () => import('./pages/PublicPublicity.vue'), meta: { title: '公示' } },
   { path: '/:rest(.*)*', name: 'notfound', component: () => import('./pages/NotFound.vue'), meta: { title: '页面不存在' } },
 ];
 
