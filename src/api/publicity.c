@@ -88,11 +88,14 @@ static int collect_one(void *arg, const struct store_app *a)
 	json_decref(sec);
 	const char *name = json_string_value(json_object_get(a->fields, "name"));
 	const char *unit = json_string_value(json_object_get(a->fields, "unit"));
+	/* a waitlisted one (beyond the paid cap) is listed as such: it is paid
+	 * only when one ahead of it drops out */
+	const char *quota = quota_standing(cat ? cat->cap : 0, a->running_at_or_ahead);
 	json_array_append_new(cc->entries,
-			      json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:s}", "application", (json_int_t)a->id, "name",
+			      json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "application", (json_int_t)a->id, "name",
 					name ? name : "", "unit", unit ? unit : "", "category", a->category, "category_name",
 					cat ? cat->name : a->category, "amount_fen", (json_int_t)(cat ? cat->amount_fen : 0),
-					"id_masked", masked));
+					"id_masked", masked, "quota", quota));
 	return 0;
 }
 
@@ -408,9 +411,15 @@ void api_public_publicity_page(struct http_request *req, void *arg)
 		rc = rc ? rc : html_escape(&b, json_string_value(json_object_get(e, "unit")));
 		rc = rc ? rc : ts_buf_puts(&b, "</td><td>");
 		rc = rc ? rc : html_escape(&b, json_string_value(json_object_get(e, "category_name")));
-		rc = rc ? rc
-			: ts_buf_printf(&b, "</td><td>%lld</td></tr>",
-					(long long)(json_integer_value(json_object_get(e, "amount_fen")) / 100));
+		const char *quota = json_string_value(json_object_get(e, "quota"));
+		if (quota && strcmp(quota, "waitlisted") == 0)
+			rc = rc ? rc
+				: ts_buf_printf(&b, "</td><td>候补（%lld，有人退出时依序递补）</td></tr>",
+						(long long)(json_integer_value(json_object_get(e, "amount_fen")) / 100));
+		else
+			rc = rc ? rc
+				: ts_buf_printf(&b, "</td><td>%lld</td></tr>",
+						(long long)(json_integer_value(json_object_get(e, "amount_fen")) / 100));
 	}
 	rc = rc ? rc
 		: ts_buf_printf(&b,

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "store/store.h"
 
@@ -220,5 +221,12 @@ int store_persons_has(struct store_persons *p, const char *id_bidx, const char *
 /* Loading: the backend takes p->mu, adds every stored pair with
  * store_persons_add_locked, sets p->loaded and unlocks. */
 void store_persons_add_locked(struct store_persons *p, const char *id_bidx, const char *series);
+
+/* A publicity entry's quota standing as stored: "waitlisted" or "queued". */
+static inline const char *store_entry_quota(const json_t *e)
+{
+	const char *q = json_string_value(json_object_get(e, "quota"));
+	return q && strcmp(q, "waitlisted") == 0 ? "waitlisted" : "queued";
+}
 
 #endif

@@ -126,6 +126,8 @@ test('the public JSON and page show name, unit, category, amount and the ID mask
     assert.equal(e.unit, p.fields.unit);
     assert.equal(e.category_name ?? e.category, p.app.category === 'technician' ? '技师（二级）' : '高级技师（一级）');
     assert.equal(e.amount_fen, p.app.category === 'technician' ? 100000 : 200000);
+    // one beyond the paid cap is listed as 候补, not as paid
+    assert.equal(e.quota, p.app.quota, `${p.fields.name}: ${JSON.stringify(e)}`);
     const masked = Object.values(e).find((v) => typeof v === 'string' && /\*/.test(v));
     assert.ok(masked, `no masked ID in ${JSON.stringify(e)}`);
     assert.match(masked, /^\d{2}\*+[\dX]{3}$/);
@@ -138,6 +140,7 @@ test('the public JSON and page show name, unit, category, amount and the ID mask
   expectStatus(page, 200);
   assert.match(page.headers.get('content-type') ?? '', /text\/html/);
   expectMaskedPublic(page.text, 'public page');
+  assert.equal(page.text.split('候补（').length - 1, all.filter((p) => p.app.quota === 'waitlisted').length, 'the waitlisted are not marked 候补 on the page');
   // the public is led to the objection form, not shown an API address
   assert.ok(page.text.includes(`href="/public/publicity/${basePub.id}/objection"`), 'no link to the objection form');
   assert.ok(!page.text.includes('POST /api'), 'raw API text on the public page');

@@ -1830,12 +1830,12 @@ static int pg_publicity_create(struct store *s, const struct store_publicity *p,
 		int64_t app = json_integer_value(json_object_get(e, "application"));
 		rc = EXEC(c, err,
 			  "INSERT INTO publicity_entries(publicity,application,seq,name,unit,category,category_name,amount_fen,"
-			  "id_masked) VALUES($1::bigint,$2::bigint,$3::int,$4,$5,$6,$7,$8::bigint,$9)",
-			  "iiitttt" "it", *id, app, (int64_t)(i + 1), json_string_value(json_object_get(e, "name")),
+			  "id_masked,quota) VALUES($1::bigint,$2::bigint,$3::int,$4,$5,$6,$7,$8::bigint,$9,$10)",
+			  "iiitttt" "itt", *id, app, (int64_t)(i + 1), json_string_value(json_object_get(e, "name")),
 			  json_string_value(json_object_get(e, "unit")), json_string_value(json_object_get(e, "category")),
 			  json_string_value(json_object_get(e, "category_name")),
 			  (int64_t)json_integer_value(json_object_get(e, "amount_fen")),
-			  json_string_value(json_object_get(e, "id_masked")));
+			  json_string_value(json_object_get(e, "id_masked")), store_entry_quota(e));
 		if (!rc)
 			rc = EXEC(c, err,
 				  "INSERT INTO application_events(application,at,actor,action,status,reason)"
@@ -1882,7 +1882,7 @@ static int pg_publicity_get(struct store *s, int64_t id, json_t **out, struct ts
 	o = publicity_row(r, 0);
 	PQclear(r);
 	r = run(c, err,
-		"SELECT seq,application,name,unit,category,category_name,amount_fen,id_masked FROM publicity_entries"
+		"SELECT seq,application,name,unit,category,category_name,amount_fen,id_masked,quota FROM publicity_entries"
 		" WHERE publicity=$1::bigint ORDER BY seq",
 		"i", id);
 	if (!r) {
@@ -1891,10 +1891,11 @@ static int pg_publicity_get(struct store *s, int64_t id, json_t **out, struct ts
 	}
 	json_t *entries = json_array();
 	for (int i = 0; i < PQntuples(r); i++)
-		json_array_append_new(entries, json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:I,s:s}", "seq", (json_int_t)ival(r, i, 0),
-							 "application", (json_int_t)ival(r, i, 1), "name", val(r, i, 2), "unit",
-							 val(r, i, 3), "category", val(r, i, 4), "category_name", val(r, i, 5),
-							 "amount_fen", (json_int_t)ival(r, i, 6), "id_masked", val(r, i, 7)));
+		json_array_append_new(entries, json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "seq",
+							 (json_int_t)ival(r, i, 0), "application", (json_int_t)ival(r, i, 1),
+							 "name", val(r, i, 2), "unit", val(r, i, 3), "category", val(r, i, 4),
+							 "category_name", val(r, i, 5), "amount_fen", (json_int_t)ival(r, i, 6),
+							 "id_masked", val(r, i, 7), "quota", val(r, i, 8)));
 	PQclear(r);
 	json_object_set_new(o, "entries", entries);
 	r = run(c, err,

@@ -104,6 +104,8 @@ static const char *const pg_migrations[] = {
 	"ALTER TABLE objections ALTER COLUMN phone_bidx TYPE BYTEA USING decode(CASE WHEN phone_bidx ~ '^[0-9a-fA-F]{64}$'"
 	"  THEN substr(phone_bidx, 1, 32) END, 'hex'),"
 	"  ADD CONSTRAINT objections_phone_bidx_len CHECK (octet_length(phone_bidx) = 16);",
+	/* 4: a publicity entry keeps its quota standing when published (候补) */
+	"ALTER TABLE publicity_entries ADD COLUMN quota TEXT NOT NULL DEFAULT 'queued';",
 };
 
 #endif

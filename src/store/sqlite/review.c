@@ -334,13 +334,13 @@ int sqr_publicity_create(struct store *s, const struct store_publicity *p, const
 	{
 		rc = sq_exec(db, err,
 			     "INSERT INTO publicity_entries(publicity,application,seq,name,unit,category,category_name,"
-			     "amount_fen,id_masked) VALUES(?,?,?,?,?,?,?,?,?)",
-			     "iiitttt" "it", *id, (int64_t)json_integer_value(json_object_get(e, "application")),
+			     "amount_fen,id_masked,quota) VALUES(?,?,?,?,?,?,?,?,?,?)",
+			     "iiitttt" "itt", *id, (int64_t)json_integer_value(json_object_get(e, "application")),
 			     (int64_t)(i + 1), json_string_value(json_object_get(e, "name")),
 			     json_string_value(json_object_get(e, "unit")), json_string_value(json_object_get(e, "category")),
 			     json_string_value(json_object_get(e, "category_name")),
 			     (int64_t)json_integer_value(json_object_get(e, "amount_fen")),
-			     json_string_value(json_object_get(e, "id_masked")));
+			     json_string_value(json_object_get(e, "id_masked")), store_entry_quota(e));
 		if (!rc)
 			rc = sq_exec(db, err,
 				     "INSERT INTO application_events(application,at,actor,action,status,reason)"
@@ -396,19 +396,19 @@ int sqr_publicity_get(struct store *s, int64_t id, json_t **out, struct ts_error
 		goto out;
 	}
 	if ((rc = sq_prep(db, &st, err,
-			  "SELECT seq,application,name,unit,category,category_name,amount_fen,id_masked"
+			  "SELECT seq,application,name,unit,category,category_name,amount_fen,id_masked,quota"
 			  " FROM publicity_entries WHERE publicity=? ORDER BY seq",
 			  "i", id)))
 		goto out;
 	json_t *entries = json_array();
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
 		json_array_append_new(entries,
-				      json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:I,s:s}", "seq",
+				      json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "seq",
 						(json_int_t)sqlite3_column_int64(st, 0), "application",
 						(json_int_t)sqlite3_column_int64(st, 1), "name", sq_text(st, 2), "unit",
 						sq_text(st, 3), "category", sq_text(st, 4), "category_name", sq_text(st, 5),
 						"amount_fen", (json_int_t)sqlite3_column_int64(st, 6), "id_masked",
-						sq_text(st, 7)));
+						sq_text(st, 7), "quota", sq_text(st, 8)));
 	sq_done(st);
 	json_object_set_new(o, "entries", entries);
 	if (r != SQLITE_DONE) {

@@ -105,6 +105,9 @@ static const char *const sqlite_migrations[] = {
 	"REINDEX applicants;"
 	"CREATE INDEX sms_codes_phone ON sms_codes(phone_bidx, purpose, created_at);"
 	"CREATE UNIQUE INDEX applications_person_grp ON applications(id_bidx, grp) WHERE active = 1;",
+	/* 7: a publicity entry keeps its quota standing when published: one
+	 * beyond the paid cap is listed as 候补 */
+	"ALTER TABLE publicity_entries ADD COLUMN quota TEXT NOT NULL DEFAULT 'queued';",
 };
 
 #endif
