@@ -1390,6 +1390,22 @@ fail:
 
 /* ---- ledger ---- */
 
+/* A ledger entry from columns 0–7 of row i: seq, program, category, rank,
+ * at, applicant, prev, hash (the strings are the result's). */
+static struct ledger_entry ledger_row(PGresult *r, int i)
+{
+	return (struct ledger_entry){
+		.seq = ival(r, i, 0),
+		.program = val(r, i, 1),
+		.category = val(r, i, 2),
+		.rank = ival(r, i, 3),
+		.at_us = ival(r, i, 4),
+		.applicant = val(r, i, 5),
+		.prev = val(r, i, 6),
+		.hash = val(r, i, 7),
+	};
+}
+
 static int pg_ledger_each(struct store *s, store_ledger_fn fn, void *ctx, struct ts_error *err)
 {
 	WITH_CONN(s, err);
@@ -1407,16 +1423,7 @@ static int pg_ledger_each(struct store *s, store_ledger_fn fn, void *ctx, struct
 		}
 		int k = PQntuples(r);
 		for (int i = 0; i < k && !rc; i++) {
-			struct ledger_entry e = {
-				.seq = ival(r, i, 0),
-				.program = val(r, i, 1),
-				.category = val(r, i, 2),
-				.rank = ival(r, i, 3),
-				.at_us = ival(r, i, 4),
-				.applicant = val(r, i, 5),
-				.prev = val(r, i, 6),
-				.hash = val(r, i, 7),
-			};
+			struct ledger_entry e = ledger_row(r, i);
 			rc = fn(ctx, &e);
 		}
 		PQclear(r);
@@ -1454,16 +1461,7 @@ static int pg_ledger_apps(struct store *s, store_ledger_app_fn fn, void *ctx, st
 		}
 		int k = PQntuples(r);
 		for (int i = 0; i < k && !rc; i++) {
-			struct ledger_entry e = {
-				.seq = ival(r, i, 0),
-				.program = val(r, i, 1),
-				.category = val(r, i, 2),
-				.rank = ival(r, i, 3),
-				.at_us = ival(r, i, 4),
-				.applicant = val(r, i, 5),
-				.prev = val(r, i, 6),
-				.hash = val(r, i, 7),
-			};
+			struct ledger_entry e = ledger_row(r, i);
 			ts_buf_reset(&secret);
 			if (bytea(r, i, 12, &secret)) {
 				rc = ts_error_set(err, TS_EINTERNAL, "internal", "无法读取申报 #%lld 的加密信息",

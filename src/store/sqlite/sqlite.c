@@ -1652,6 +1652,22 @@ static int sq_sync_commits(struct store *s, struct ts_error *err)
 
 /* ---- ledger ---- */
 
+/* A ledger entry from columns 0–7 of a row: seq, program, category, rank,
+ * at, applicant, prev, hash (the strings are the statement's). */
+static struct ledger_entry ledger_row(sqlite3_stmt *st)
+{
+	return (struct ledger_entry){
+		.seq = sqlite3_column_int64(st, 0),
+		.program = sq_text(st, 1),
+		.category = sq_text(st, 2),
+		.rank = sqlite3_column_int64(st, 3),
+		.at_us = sqlite3_column_int64(st, 4),
+		.applicant = sq_text(st, 5),
+		.prev = sq_text(st, 6),
+		.hash = sq_text(st, 7),
+	};
+}
+
 static int sq_ledger_each(struct store *s, store_ledger_fn fn, void *ctx, struct ts_error *err)
 {
 	struct store_sqlite *q = sq_of(s);
@@ -1667,16 +1683,7 @@ static int sq_ledger_each(struct store *s, store_ledger_fn fn, void *ctx, struct
 	}
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		struct ledger_entry e = {
-			.seq = sqlite3_column_int64(st, 0),
-			.program = sq_text(st, 1),
-			.category = sq_text(st, 2),
-			.rank = sqlite3_column_int64(st, 3),
-			.at_us = sqlite3_column_int64(st, 4),
-			.applicant = sq_text(st, 5),
-			.prev = sq_text(st, 6),
-			.hash = sq_text(st, 7),
-		};
+		struct ledger_entry e = ledger_row(st);
 		if ((rc = fn(ctx, &e)))
 			break;
 	}
@@ -1711,16 +1718,7 @@ static int sq_ledger_apps(struct store *s, store_ledger_app_fn fn, void *ctx, st
 	}
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		struct ledger_entry e = {
-			.seq = sqlite3_column_int64(st, 0),
-			.program = sq_text(st, 1),
-			.category = sq_text(st, 2),
-			.rank = sqlite3_column_int64(st, 3),
-			.at_us = sqlite3_column_int64(st, 4),
-			.applicant = sq_text(st, 5),
-			.prev = sq_text(st, 6),
-			.hash = sq_text(st, 7),
-		};
+		struct ledger_entry e = ledger_row(st);
 		char bidx[CRYPT_HEX_BYTES];
 		crypt_bidx_hex(sqlite3_column_blob(st, 11), (size_t)sqlite3_column_bytes(st, 11), bidx);
 		struct ledger_app a = {
