@@ -39,6 +39,9 @@ struct ts_error;
  * directory does not exist, is not writable, the path is a directory…)
  * instead of the server's "try again later". */
 void cli_fail_store_open(const char *url, const char *data_dir, const struct ts_error *err);
+/* The SQLite file of `url` (as cli_store_url gives it; NULL: the data
+ * directory's own), written to out; false for another backend. */
+bool cli_sqlite_path(const char *url, const char *data_dir, char *out, size_t n);
 /* Why SQLite cannot open, or create, the database file `path` (the
  * directory is missing or not writable, the path is a directory…), written
  * to out; false when the file system shows no reason. */

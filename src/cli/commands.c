@@ -95,11 +95,11 @@ static struct store *create_store(const struct cli_common *c)
  * not exist: opening it would make an empty, uninitialised database, and a
  * mistyped --store would then answer (ledger verify: 账本校验通过, 0 条记录)
  * as if it were the real one. Other backends and reasons are store_open's. */
-static bool sqlite_file_ready(const char *url)
+static bool sqlite_file_ready(const char *url, const char *data_dir)
 {
-	if (strncmp(url, "sqlite:", 7) != 0)
+	char path[4200];
+	if (!cli_sqlite_path(url, data_dir, path, sizeof(path)))
 		return true;
-	const char *path = url + 7;
 	struct stat st;
 	if (stat(path, &st) == 0 || errno != ENOENT)
 		return true;
@@ -118,7 +118,7 @@ static bool data_dir_ready(const struct cli_common *c)
 {
 	const char *url = cli_store_url(c->data_dir, c->store);
 	if (url)
-		return sqlite_file_ready(url);
+		return sqlite_file_ready(url, c->data_dir);
 	struct stat st;
 	if (stat(c->data_dir, &st) != 0) {
 		char why[160];
@@ -501,15 +501,9 @@ static bool keys_lost(const struct cli_common *c)
 {
 	if (crypt_keys_present(c->data_dir))
 		return false;
-	char key[4200];
-	snprintf(key, sizeof(key), "%s/keys/master.key", c->data_dir);
-	const char *url = cli_store_url(c->data_dir, c->store);
-	if (!url || strncmp(url, "sqlite:", 7) == 0) {
-		char db[4200];
-		if (url)
-			snprintf(db, sizeof(db), "%s", url + 7);
-		else
-			store_default_path(c->data_dir, db, sizeof(db));
+	char key[4200], db[4200];
+	crypt_key_path(c->data_dir, key, sizeof(key));
+	if (cli_sqlite_path(cli_store_url(c->data_dir, c->store), c->data_dir, db, sizeof(db))) {
 		struct stat st;
 		if (stat(db, &st) != 0 || st.st_size == 0)
 			return false;
@@ -567,8 +561,9 @@ int cli_init(int argc, char **argv)
 		store_close(s);
 		return 1;
 	}
-	printf("数据目录已创建：%s（数据库结构版本 %d，密钥 %s/keys/master.key，权限 0600）\n", o.c.data_dir,
-	       store_schema_version(s), o.c.data_dir);
+	char key[4200];
+	crypt_key_path(o.c.data_dir, key, sizeof(key));
+	printf("数据目录已创建：%s（数据库结构版本 %d，密钥 %s，权限 0600）\n", o.c.data_dir, store_schema_version(s), key);
 	rc = o.demo ? init_demo(s, o.c.data_dir) : 0;
 	store_close(s);
 	return rc;
@@ -659,15 +654,13 @@ static int staff_exists(struct store *s, const char *username, bool *out, char *
 #define USERNAME_MIN 2
 #define USERNAME_MAX 64 /* store_staff.username holds 71 */
 
-/* Whether `u` may name a new staff account: USERNAME_MIN–USERNAME_MAX ASCII
- * letters, digits, '.', '_' or '-', the first a letter or a digit (so it
- * never reads as an option, and is typed the same on any keyboard). */
+/* Whether `u` (of USERNAME_MIN–USERNAME_MAX bytes, checked before) may name
+ * a new staff account: ASCII letters, digits, '.', '_' or '-', the first a
+ * letter or a digit (so it never reads as an option, and is typed the same
+ * on any keyboard). */
 static bool username_ok(const char *u)
 {
-	size_t n = strlen(u);
-	if (n < USERNAME_MIN || n > USERNAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; u[i]; i++) {
 		unsigned char ch = (unsigned char)u[i];
 		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
 		if (!alnum && (i == 0 || (ch != '.' && ch != '_' && ch != '-')))

@@ -125,17 +125,24 @@ bool cli_sqlite_problem(const char *path, char *out, size_t n)
 	return false;
 }
 
+bool cli_sqlite_path(const char *url, const char *data_dir, char *out, size_t n)
+{
+	if (url && strncmp(url, "sqlite:", 7) != 0)
+		return false;
+	if (url)
+		snprintf(out, n, "%s", url + 7);
+	else
+		store_default_path(data_dir, out, n);
+	return true;
+}
+
 void cli_fail_store_open(const char *url, const char *data_dir, const struct ts_error *err)
 {
 	char path[PATH_MAX + 32], why[PATH_MAX + 200];
-	if (url && strncmp(url, "sqlite:", 7) != 0) {
+	if (!cli_sqlite_path(url, data_dir, path, sizeof(path))) {
 		cli_fail("无法打开数据库：%s", err->message);
 		return;
 	}
-	if (url)
-		snprintf(path, sizeof(path), "%s", url + 7);
-	else
-		store_default_path(data_dir, path, sizeof(path));
 	if (cli_sqlite_problem(path, why, sizeof(why)))
 		cli_fail("无法打开数据库 %s：%s", path, why);
 	else

@@ -20,7 +20,7 @@ int crypt_init(void)
 	return sodium_init() < 0 ? TS_EINTERNAL : 0;
 }
 
-static void key_path(const char *data_dir, char *out, size_t n)
+void crypt_key_path(const char *data_dir, char *out, size_t n)
 {
 	const char *env = getenv("TISHENG_KEY_FILE");
 	if (env && *env)
@@ -35,7 +35,7 @@ int crypt_keys_create(const char *data_dir, struct ts_error *err)
 	snprintf(dir, sizeof(dir), "%s/keys", data_dir);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return ts_error_set(err, TS_EIO, "io", "无法创建密钥目录 %s", dir);
-	key_path(data_dir, path, sizeof(path));
+	crypt_key_path(data_dir, path, sizeof(path));
 	if (access(path, F_OK) == 0)
 		return ts_error_set(err, TS_ECONFLICT, "exists", "密钥文件已存在，不会覆盖：%s", path);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -60,14 +60,14 @@ int crypt_keys_create(const char *data_dir, struct ts_error *err)
 bool crypt_keys_present(const char *data_dir)
 {
 	char path[4200];
-	key_path(data_dir, path, sizeof(path));
+	crypt_key_path(data_dir, path, sizeof(path));
 	return access(path, F_OK) == 0;
 }
 
 int crypt_keys_load(const char *data_dir, struct crypt_keys *keys, struct ts_error *err)
 {
 	char path[4200];
-	key_path(data_dir, path, sizeof(path));
+	crypt_key_path(data_dir, path, sizeof(path));
 	int fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return ts_error_set(err, TS_EIO, "no_keys", "找不到密钥文件 %s（先运行 tisheng init）", path);

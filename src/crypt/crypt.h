@@ -33,6 +33,8 @@ int crypt_init(void) __attribute__((warn_unused_result));
  * 0700). Fails with TS_ECONFLICT if it already exists, so keys are never
  * overwritten. */
 int crypt_keys_create(const char *data_dir, struct ts_error *err) __attribute__((warn_unused_result));
+/* The master key file: $TISHENG_KEY_FILE, else DIR/keys/master.key. */
+void crypt_key_path(const char *data_dir, char *out, size_t n);
 /* True when the master key file (DIR/keys/master.key or $TISHENG_KEY_FILE) exists. */
 bool crypt_keys_present(const char *data_dir);
 /* Loads the master key (or the file named by $TISHENG_KEY_FILE) and derives the purpose keys. */
