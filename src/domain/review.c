@@ -32,37 +32,47 @@ static const struct {
 	{"cancelled", "已取消资格"},
 };
 
+/* Where `s` is named: the fixed label, else the stage it is the pass status
+ * of; false when neither (spec may be NULL). */
+static bool status_lookup(const struct program_spec *spec, const char *s, const char **label,
+			  const struct stage_def **stage)
+{
+	*label = NULL;
+	*stage = NULL;
+	for (size_t i = 0; i < sizeof(status_labels) / sizeof(status_labels[0]); i++)
+		if (strcmp(status_labels[i].status, s) == 0) {
+			*label = status_labels[i].label;
+			return true;
+		}
+	for (size_t i = 0; spec && i < spec->nstages; i++)
+		if (spec->stages[i].pass_status && strcmp(spec->stages[i].pass_status, s) == 0) {
+			*stage = &spec->stages[i];
+			return true;
+		}
+	return false;
+}
+
 const char *review_status_label(const struct program_spec *spec, const char *status, char *out, size_t n)
 {
 	if (n == 0)
 		return out;
-	const char *s = status ? status : "";
-	for (size_t i = 0; i < sizeof(status_labels) / sizeof(status_labels[0]); i++)
-		if (strcmp(status_labels[i].status, s) == 0) {
-			snprintf(out, n, "%s", status_labels[i].label);
-			return out;
-		}
-	for (size_t i = 0; spec && i < spec->nstages; i++)
-		if (spec->stages[i].pass_status && strcmp(spec->stages[i].pass_status, s) == 0) {
-			snprintf(out, n, "%s%s", spec->stages[i].name,
-				 spec->stages[i].kind == STAGE_PUBLICITY ? "期满" : "通过");
-			return out;
-		}
-	snprintf(out, n, "%s", s);
+	const char *s = status ? status : "", *label;
+	const struct stage_def *st;
+	status_lookup(spec, s, &label, &st);
+	if (label)
+		snprintf(out, n, "%s", label);
+	else if (st)
+		snprintf(out, n, "%s%s", st->name, st->kind == STAGE_PUBLICITY ? "期满" : "通过");
+	else
+		snprintf(out, n, "%s", s);
 	return out;
 }
 
 bool review_status_known(const struct program_spec *spec, const char *status)
 {
-	if (!status)
-		return false;
-	for (size_t i = 0; i < sizeof(status_labels) / sizeof(status_labels[0]); i++)
-		if (strcmp(status_labels[i].status, status) == 0)
-			return true;
-	for (size_t i = 0; spec && i < spec->nstages; i++)
-		if (spec->stages[i].pass_status && strcmp(spec->stages[i].pass_status, status) == 0)
-			return true;
-	return false;
+	const char *label;
+	const struct stage_def *st;
+	return status && status_lookup(spec, status, &label, &st);
 }
 
 bool review_responsible(const struct stage_def *st, const char *union_code, org_lookup_fn lookup, void *ctx,
