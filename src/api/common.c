@@ -3,6 +3,7 @@
 #include "core/mem.h"
 #include "core/time.h"
 
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,12 +97,10 @@ const char *api_shown_value(const char *v, char *out, size_t n)
 		while (keep > 0 && ((unsigned char)v[keep] & 0xC0) == 0x80)
 			keep--; /* not inside a character */
 	}
-	json_t *probe = json_stringn(v ? v : "", keep);
-	if (!probe) {
+	if (v && !g_utf8_validate(v, (gssize)keep, NULL)) {
 		snprintf(out, n, "%s", unshown);
 		return out;
 	}
-	json_decref(probe);
 	snprintf(out, n, "%.*s%s", (int)keep, v ? v : "", keep < len ? cut : "");
 	return out;
 }
