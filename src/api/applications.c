@@ -127,10 +127,7 @@ static bool check_fields(struct api_ctx *ctx, struct http_request *req, const st
 	}
 	json_decref(errors);
 	/* History of the same person, for the rules that look back. */
-	const struct field_def *idf = NULL;
-	for (size_t i = 0; i < spec->nfields && !idf; i++)
-		if (spec->fields[i].type == FT_ID_NUMBER)
-			idf = &spec->fields[i];
+	const struct field_def *idf = spec_id_field(spec);
 	json_t *hist = NULL;
 	struct ts_error err;
 	const char *idv = idf ? form_values_str(norm, idf->key) : NULL;

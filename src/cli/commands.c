@@ -791,12 +791,9 @@ static json_t *id_fields(struct store *s, struct ts_error *err)
 		struct ts_error perr;
 		if (spec_parse(json_object_get(p, "spec"), &spec, &perr))
 			continue;
-		const char *key = NULL;
-		for (size_t f = 0; f < spec->nfields && !key; f++)
-			if (spec->fields[f].type == FT_ID_NUMBER)
-				key = spec->fields[f].key;
+		const struct field_def *idf = spec_id_field(spec);
 		json_object_set_new(out, json_string_value(json_object_get(p, "id")),
-				    key ? json_string(key) : json_null());
+				    idf ? json_string(idf->key) : json_null());
 		spec_free(spec);
 	}
 	json_decref(progs);

@@ -3,6 +3,7 @@
 #include "core/mem.h"
 #include "core/time.h"
 
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -535,6 +536,14 @@ const struct category_def *spec_category(const struct program_spec *spec, const 
 	return NULL;
 }
 
+const struct field_def *spec_id_field(const struct program_spec *spec)
+{
+	for (size_t i = 0; i < spec->nfields; i++)
+		if (spec->fields[i].type == FT_ID_NUMBER)
+			return &spec->fields[i];
+	return NULL;
+}
+
 const struct field_def *spec_field(const struct program_spec *spec, const char *key)
 {
 	for (size_t i = 0; i < spec->nfields; i++)
@@ -564,25 +573,6 @@ const json_t *spec_level_order(const struct program_spec *spec)
 	return NULL;
 }
 
-/* Replaces every `from` in `s` by `to`; a new string, or NULL when none. */
-static char *replace_all(const char *s, const char *from, const char *to)
-{
-	size_t fl = strlen(from), tl = strlen(to), count = 0;
-	for (const char *p = strstr(s, from); p; p = strstr(p + fl, from))
-		count++;
-	if (!count)
-		return NULL;
-	char *out = ts_malloc(strlen(s) + count * tl + 1), *o = out;
-	for (const char *q; (q = strstr(s, from)); s = q + fl) {
-		memcpy(o, s, (size_t)(q - s));
-		o += q - s;
-		memcpy(o, to, tl);
-		o += tl;
-	}
-	strcpy(o, s);
-	return out;
-}
-
 struct date_subst {
 	const char *key;
 	char value[48];
@@ -599,19 +589,14 @@ static void fill_value(json_t *v, const struct date_subst *subs, size_t n)
 	} else if (json_is_array(v)) {
 		json_array_foreach(v, i, x) fill_value(x, subs, n);
 	} else if (json_is_string(v) && strchr(json_string_value(v), '{')) {
-		char *cur = NULL;
-		for (i = 0; i < n; i++) {
-			if (!subs[i].set)
-				continue;
-			char *next = replace_all(cur ? cur : json_string_value(v), subs[i].key, subs[i].value);
-			if (next) {
-				free(cur);
-				cur = next;
-			}
-		}
-		if (cur)
-			json_string_set(v, cur);
-		free(cur);
+		GString *g = g_string_new(json_string_value(v));
+		guint replaced = 0;
+		for (i = 0; i < n; i++)
+			if (subs[i].set)
+				replaced += g_string_replace(g, subs[i].key, subs[i].value, 0);
+		if (replaced)
+			json_string_set(v, g->str);
+		g_string_free(g, TRUE);
 	}
 }
 

@@ -120,6 +120,9 @@ void spec_fill_dates(json_t *root);
 
 const struct category_def *spec_category(const struct program_spec *spec, const char *code);
 const struct field_def *spec_field(const struct program_spec *spec, const char *key);
+/* The form's first ID number field (the person's: blind index, history,
+ * the ledger's applicant), or NULL when the form has none. */
+const struct field_def *spec_id_field(const struct program_spec *spec);
 /* Fields of these types are personal data: encrypted at rest, masked in lists. */
 bool spec_field_sensitive(const struct field_def *f);
 /* The status of an application waiting at stage i ("submitted" at stage 0). */
