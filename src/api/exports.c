@@ -34,20 +34,19 @@ struct rows_ctx {
 	json_t *vars;
 	int64_t amount;
 	int64_t seq;
+	/* {received}: every application the subtree received but those the
+	 * applicant withdrew (a rejected or abandoned one was received and is
+	 * not recommended); the rows are those still in the running */
+	int64_t received;
 };
-
-/* The applications a union received: all but those withdrawn by the
- * applicant (a rejected or abandoned one was received and not recommended). */
-static int count_received(void *arg, const struct store_app *a)
-{
-	if (strcmp(a->status, "withdrawn") != 0)
-		(*(int64_t *)arg)++;
-	return 0;
-}
 
 static int collect(void *arg, const struct store_app *a)
 {
 	struct rows_ctx *rc = arg;
+	if (strcmp(a->status, "withdrawn") != 0)
+		rc->received++;
+	if (!status_in_running(a->status))
+		return 0;
 	if (a->stage < rc->stage_min)
 		return 0;
 	if (rc->approved_only && strcmp(a->status, "approved") != 0 && strcmp(a->status, "paid") != 0)
@@ -154,18 +153,14 @@ static bool gather(struct api_ctx *ctx, struct http_request *req, const char *co
 	json_object_foreach((json_t *)rc->counts, k, v) json_object_set_new(rc->vars, k, json_integer(0));
 	ts_local_date(ts_now_us(), &rc->ty, &rc->tm, &rc->td);
 	json_t *unions = parent[0] ? registry_subtree(ctx->reg, x->org) : NULL;
-	struct store_review_query q = {.program = x->p->spec->id, .stage = -1, .running_only = true, .unions = unions};
+	/* all of the subtree's applications, for {received}; collect keeps
+	 * the rows of those in the running */
+	struct store_review_query q = {.program = x->p->spec->id, .stage = -1, .running_only = false, .unions = unions};
 	int64_t total;
 	struct ts_error err;
 	int r = store_review_list(ctx->store, &q, collect, rc, &total, &err);
-	/* {received} for the letter's 共收到…申报材料N份, beside {total}, the rows */
-	int64_t received = 0;
-	if (!r) {
-		q.running_only = false;
-		r = store_review_list(ctx->store, &q, count_received, &received, &total, &err);
-	}
 	json_decref(unions);
-	json_object_set_new(rc->vars, "received", json_integer(received));
+	json_object_set_new(rc->vars, "received", json_integer(rc->received));
 	if (r) {
 		api_reply_err(req, &err);
 		goto fail;
