@@ -27,9 +27,8 @@ make check-pg
 step "PostgreSQL faults: two nodes, a node killed, the database restarted"
 make check-pg-faults
 
-step "web pages"
-(cd web && npm ci --no-audit --no-fund && npm run build && npm run size)
-(cd web/console && npm ci --no-audit --no-fund && npm run build)
+step "web pages: built by make (scripts/pages.sh); the home page's JS budget"
+(cd web && npm run size)
 
 step "browser tests: applicant pages"
 (cd web && npm run test:browser)
